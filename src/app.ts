@@ -1,0 +1,139 @@
+import type http from "node:http";
+import type http2 from "node:http2";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { file_tessera_sessions_v1_session_service } from "../gen/tessera/sessions/v1/session_service_pb.js";
+import { loadOrCreateApiKey } from "./api-key-file.js";
+import type { ClaimsPolicy } from "./claims/claims-policy.js";
+import { type Clock, systemClock } from "./clock.js";
+import type { Config } from "./config.js";
+import { type Database, openDatabase } from "./db/database.js";
+import { migrateToLatest } from "./db/migrate.js";
+import { createKeyStore, type KeyStore } from "./keys/key-store.js";
+import { createLogger, type Logger } from "./logger.js";
+import { registerReflection } from "./reflection/index.js";
+import { isPublicProcedure, registerSessionService } from "./routes/index.js";
+import { apiKeyInterceptor } from "./rpc/api-key.js";
+import { errorMapperInterceptor } from "./rpc/error-mapper.js";
+import { loggingInterceptor } from "./rpc/logging.js";
+import { listenSniffing, type SniffingServer, type UniversalHandler } from "./server/protocol-sniffing-server.js";
+import { createSessionService, type SessionService } from "./sessions/session.service.js";
+import { createSessionJwts, type SessionJwts } from "./tokens/session-jwt.js";
+
+/** Parts of the app a test (or an embedding program) may replace. */
+export interface AppOverrides {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly database?: Database;
+}
+
+/** Everything the running service is made of, built once. */
+export interface App {
+  readonly config: Config;
+  readonly database: Database;
+  readonly keys: KeyStore;
+  readonly jwts: SessionJwts;
+  readonly sessions: SessionService;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Serves Connect, gRPC and gRPC-Web on HTTP/1.1 or HTTP/2 requests. */
+  readonly handler: UniversalHandler;
+  /** Starts listening on config.port (0 picks one). */
+  listen(): Promise<SniffingServer>;
+  /** Stops the server (if listening), letting in-flight calls finish, and closes the database. */
+  close(): Promise<void>;
+}
+
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/** The composition root: opens the database, migrates, loads keys and wires every handler. */
+export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  const clock = overrides.clock ?? systemClock;
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const apiKeys = resolveApiKeys(config, logger);
+  const database =
+    overrides.database ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+  try {
+    await migrateToLatest(database.db as never);
+    const keys = createKeyStore(database.db, {
+      algorithm: config.jwtAlgorithm,
+      // A retired key stays published for one JWT lifetime plus an hour of grace.
+      retiredKeyLifetimeMs: (config.jwtTtlSeconds + 3_600) * 1_000,
+      clock,
+    });
+    await keys.init();
+    const claimsPolicy: ClaimsPolicy = {
+      namespace: config.claimsNamespace,
+      maxBytes: config.claimsMaxBytes,
+      maxDepth: config.claimsMaxDepth,
+    };
+    const jwts = createSessionJwts({
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      ttlSeconds: config.jwtTtlSeconds,
+      namespace: config.claimsNamespace,
+      keys,
+      clock,
+    });
+    const sessions = createSessionService({ db: database.db, jwts, clock, claimsPolicy });
+
+    const interceptors: Interceptor[] = [
+      loggingInterceptor(logger),
+      errorMapperInterceptor(logger),
+      apiKeyInterceptor(apiKeys, isPublicProcedure),
+    ];
+    const connectHandler = connectNodeAdapter({
+      routes: (router: ConnectRouter) => {
+        registerSessionService(router, { sessions, keys });
+        registerReflection(router, [file_tessera_sessions_v1_session_service]);
+      },
+      interceptors,
+      readMaxBytes: config.maxRequestBytes,
+    });
+    const handler: UniversalHandler = (req, res) =>
+      connectHandler(req as http.IncomingMessage & http2.Http2ServerRequest, res as http.ServerResponse & http2.Http2ServerResponse);
+
+    let server: SniffingServer | undefined;
+    let closing: Promise<void> | undefined;
+    return {
+      config,
+      database,
+      keys,
+      jwts,
+      sessions,
+      logger,
+      clock,
+      handler,
+      async listen() {
+        server = await listenSniffing(handler, config.port, config.host);
+        logger.info({ port: server.port, database: database.kind }, "listening");
+        return server;
+      },
+      close() {
+        closing ??= (async () => {
+          try {
+            await server?.close(SHUTDOWN_DEADLINE_MS);
+          } finally {
+            await database.close();
+          }
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
+/** Configured API keys, or with the embedded database and none configured, the generated one. Never open. */
+function resolveApiKeys(config: Config, logger: Logger): readonly string[] {
+  if (config.apiKeys.length > 0) return config.apiKeys;
+  if (config.databaseUrl !== undefined) {
+    throw new Error("API_KEYS is required when DATABASE_URL is set; Tessera never runs without an API key");
+  }
+  const { key, path, created } = loadOrCreateApiKey(config.dataDir);
+  logger.info({ api_key_file: path }, created ? "generated an API key" : "using the API key in the data directory");
+  return [key];
+}

@@ -1,0 +1,45 @@
+/** Any JSON value, as produced by `JSON.parse`. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+
+/** A JSON object: string keys to JSON values. */
+export type JsonObject = { [key: string]: JsonValue };
+
+type JsonContainer = JsonValue[] | JsonObject;
+
+/** True for a JSON object: a non-null, non-array object. */
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Sets `key` as an own enumerable data property, safe for `__proto__`. */
+export function setOwn(target: JsonObject, key: string, value: JsonValue): void {
+  // Plain assignment to "__proto__" would change the prototype instead of storing data.
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Reads `key` only if it is an own property, never from the prototype chain. */
+export function getOwn(source: JsonObject, key: string): JsonValue | undefined {
+  return Object.hasOwn(source, key) ? source[key] : undefined;
+}
+
+/** Deep-copies a JSON value into fresh plain objects and arrays, without recursion. */
+export function cloneJson(value: JsonValue): JsonValue {
+  const pending: Array<[JsonContainer, JsonContainer]> = [];
+  const copyOf = (item: JsonValue): JsonValue => {
+    if (item === null || typeof item !== "object") return item;
+    const fresh: JsonContainer = Array.isArray(item) ? [] : {};
+    pending.push([item, fresh]);
+    return fresh;
+  };
+  const root = copyOf(value);
+  // An explicit work list keeps arbitrarily deep values off the call stack.
+  for (let pair = pending.pop(); pair !== undefined; pair = pending.pop()) {
+    const [from, to] = pair;
+    if (Array.isArray(from) && Array.isArray(to)) {
+      for (const item of from) to.push(copyOf(item));
+    } else if (isJsonObject(from) && isJsonObject(to)) {
+      for (const key of Object.keys(from)) setOwn(to, key, copyOf(from[key]));
+    }
+  }
+  return root;
+}

@@ -1,0 +1,113 @@
+/**
+ * Configuration: the only module that reads the environment. The raw
+ * environment is parsed once into a typed, frozen `Config`; every problem is
+ * collected so startup can list them all at once.
+ */
+
+/** Signature algorithms a session JWT can be signed with. */
+export type JwtAlgorithm = "ES256" | "EdDSA" | "RS256";
+
+/** The parsed, validated service configuration. */
+export interface Config {
+  /** TCP port for gRPC, gRPC-Web and Connect (0 picks a free port). */
+  readonly port: number;
+  /** Address to bind. */
+  readonly host: string;
+  /** PostgreSQL connection string; unset means embedded PGlite. */
+  readonly databaseUrl: string | undefined;
+  /** Maximum PostgreSQL pool size. */
+  readonly databasePoolSize: number;
+  /** Directory of the embedded database and the generated API key. */
+  readonly dataDir: string;
+  /** API keys accepted as `authorization: Bearer <key>`. */
+  readonly apiKeys: readonly string[];
+  /** `iss` of minted session JWTs. */
+  readonly jwtIssuer: string;
+  /** `aud` of minted session JWTs. */
+  readonly jwtAudience: string;
+  /** Algorithm of new signing keys. */
+  readonly jwtAlgorithm: JwtAlgorithm;
+  /** Lifetime of a session JWT in seconds (capped by the session's expiry). */
+  readonly jwtTtlSeconds: number;
+  /** Claim namespace: reserved for the service, holds `<namespace>session`. */
+  readonly claimsNamespace: string;
+  /** Limit of the compact JSON of a session's custom claims, in UTF-8 bytes. */
+  readonly claimsMaxBytes: number;
+  /** Deepest nesting of objects and arrays in custom claims (top level is 1). */
+  readonly claimsMaxDepth: number;
+  /** Largest accepted request message, in bytes. */
+  readonly maxRequestBytes: number;
+  /** pino log level. */
+  readonly logLevel: string;
+}
+
+/** Startup configuration is invalid; `problems` lists every issue found. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ["ES256", "EdDSA", "RS256"];
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** Parses the environment (or any string map) into a frozen Config, or throws ConfigError listing every problem. */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === "" ? undefined : value;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (!allowed.includes(raw as T)) {
+      problems.push(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+      return fallback;
+    }
+    return raw as T;
+  };
+
+  const databaseUrl = read("DATABASE_URL");
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push("DATABASE_URL must start with postgres:// or postgresql://");
+  }
+  const apiKeys = (read("API_KEYS") ?? "")
+    .split(",")
+    .map((key) => key.trim())
+    .filter((key) => key !== "");
+  for (const [index, key] of apiKeys.entries()) {
+    if (key.length < 16) problems.push(`API_KEYS entry ${index + 1} is shorter than 16 characters`);
+  }
+  const claimsNamespace = read("CLAIMS_NAMESPACE") ?? "https://tessera.dev/";
+
+  const config: Config = {
+    port: int("PORT", 8080, 0, 65535),
+    host: read("HOST") ?? "0.0.0.0",
+    databaseUrl,
+    databasePoolSize: int("DATABASE_POOL_SIZE", 10, 1, 1000),
+    dataDir: read("DATA_DIR") ?? "./.data",
+    apiKeys,
+    jwtIssuer: read("JWT_ISSUER") ?? "tessera",
+    jwtAudience: read("JWT_AUDIENCE") ?? "tessera",
+    jwtAlgorithm: oneOf("JWT_ALGORITHM", JWT_ALGORITHMS, "ES256"),
+    jwtTtlSeconds: int("JWT_TTL_SECONDS", 300, 1, 86_400),
+    claimsNamespace,
+    claimsMaxBytes: int("CLAIMS_MAX_BYTES", 4096, 2, 1_048_576),
+    claimsMaxDepth: int("CLAIMS_MAX_DEPTH", 32, 1, 256),
+    maxRequestBytes: int("MAX_REQUEST_BYTES", 65_536, 1024, 16_777_216),
+    logLevel: oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ ...config, apiKeys: Object.freeze([...apiKeys]) });
+}

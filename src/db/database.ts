@@ -1,0 +1,102 @@
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, PostgresDialect } from "kysely";
+import { PGliteDialect } from "kysely-pglite-dialect";
+import pg from "pg";
+import { lockDataDir } from "./data-dir-lock.js";
+import type { DatabaseSchema } from "./schema.js";
+
+/** Which engine backs the database. */
+export type DatabaseKind = "postgres" | "pglite";
+
+/** Pool statistics, for metrics. PGlite has one connection and no pool. */
+export interface PoolStats {
+  readonly total: number;
+  readonly idle: number;
+  readonly waiting: number;
+}
+
+/** An open database: the Kysely handle and how to close it. */
+export interface Database {
+  readonly kind: DatabaseKind;
+  readonly db: Kysely<DatabaseSchema>;
+  poolStats(): PoolStats;
+  close(): Promise<void>;
+}
+
+/** Options of openDatabase, taken from Config. */
+export interface DatabaseOptions {
+  /** PostgreSQL connection string; undefined opens embedded PGlite in dataDir. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly poolSize: number;
+}
+
+/** Opens PostgreSQL through a pg Pool, or embedded PGlite (locked to this process). */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.databaseUrl !== undefined) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize,
+      // Fail fast while PostgreSQL is down instead of hanging callers.
+      connectionTimeoutMillis: 3_000,
+      query_timeout: 10_000,
+    });
+    // An idle client losing its server must not crash the process.
+    pool.on("error", () => {});
+    const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      kind: "postgres",
+      db,
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      close: () => db.destroy(),
+    };
+  }
+  const dir = `${options.dataDir}/pglite`;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const unlock = lockDataDir(options.dataDir);
+  try {
+    const client = await PGlite.create(dir);
+    const db = new Kysely<DatabaseSchema>({ dialect: new PGliteDialect(client) });
+    return {
+      kind: "pglite",
+      db,
+      poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
+      close: async () => {
+        try {
+          await db.destroy();
+        } finally {
+          unlock();
+        }
+      },
+    };
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now
+  "08000",
+  "08001",
+  "08003",
+  "08004",
+  "08006",
+]);
+
+/** Whether an error means the database cannot be reached (as opposed to a bug). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|connect ECONNREFUSED/i.test(
+    err.message,
+  );
+}

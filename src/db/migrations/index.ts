@@ -1,0 +1,12 @@
+import type { Migration, MigrationProvider } from "kysely";
+import * as init from "./2026-11-26T00-00-init.js";
+
+/** Every migration, by timestamped name. Add new ones here. */
+export const migrations: Readonly<Record<string, Migration>> = {
+  "2026-11-26T00-00-init": init,
+};
+
+/** A Kysely MigrationProvider over the static list above (no filesystem scan). */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...migrations }),
+};

@@ -1,0 +1,127 @@
+import { randomUUID } from "node:crypto";
+import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import type { Kysely } from "kysely";
+import type { Clock } from "../clock.js";
+import type { JwtAlgorithm } from "../config.js";
+import type { DatabaseSchema, SigningKeyRow } from "../db/schema.js";
+import * as repo from "./signing-key.repository.js";
+
+/** A key that signs new session JWTs. */
+export interface ActiveKey {
+  readonly kid: string;
+  readonly alg: JwtAlgorithm;
+  readonly privateKey: CryptoKey;
+}
+
+/** A public key that verifies session JWTs, as published in the JWKS. */
+export interface PublicKey {
+  readonly kid: string;
+  readonly alg: JwtAlgorithm;
+  readonly jwk: JWK;
+  readonly key: CryptoKey;
+}
+
+/** Options of createKeyStore. */
+export interface KeyStoreOptions {
+  readonly algorithm: JwtAlgorithm;
+  /** A retired key stays published this long after it stopped signing. */
+  readonly retiredKeyLifetimeMs: number;
+  readonly clock: Clock;
+}
+
+/** Signing keys kept in the database and shared by every replica. */
+export interface KeyStore {
+  /** Creates the first key (or one of the configured algorithm) if there is none, then loads. */
+  init(): Promise<void>;
+  /** The key that signs now. */
+  active(): ActiveKey;
+  /** Keys that verify: the active one and recently retired ones. */
+  published(): readonly PublicKey[];
+  /** The published key with this kid, reloading from the database once if unknown. */
+  find(kid: string): Promise<PublicKey | undefined>;
+  /** Re-reads keys from the database (picks up rotations by other replicas). */
+  reload(): Promise<void>;
+  /** Makes a new active key; the previous one stays published for retiredKeyLifetimeMs. Returns the new kid. */
+  rotate(): Promise<string>;
+}
+
+const MIN_RELOAD_INTERVAL_MS = 1_000;
+
+/** Builds the key store over `db`. Private keys never leave it. */
+export function createKeyStore(db: Kysely<DatabaseSchema>, options: KeyStoreOptions): KeyStore {
+  let activeKey: ActiveKey | undefined;
+  let publicKeys: PublicKey[] = [];
+  let lastReload = 0;
+
+  async function createKey(trx: Kysely<DatabaseSchema>): Promise<string> {
+    const { privateKey, publicKey } = await generateKeyPair(options.algorithm, { extractable: true });
+    const kid = randomUUID();
+    const base = { kid, alg: options.algorithm, use: "sig" };
+    await repo.insertKey(trx, {
+      kid,
+      alg: options.algorithm,
+      privateJwk: { ...(await exportJWK(privateKey)), ...base },
+      publicJwk: { ...(await exportJWK(publicKey)), ...base },
+      createdAt: options.clock(),
+    });
+    return kid;
+  }
+
+  async function reload(): Promise<void> {
+    const now = options.clock();
+    const rows = await repo.listUsableKeys(db, new Date(now.getTime() - options.retiredKeyLifetimeMs));
+    const activeRow = rows.find((row) => row.retired_at === null);
+    if (activeRow === undefined) throw new Error("no active signing key");
+    activeKey = {
+      kid: activeRow.kid,
+      alg: activeRow.alg as JwtAlgorithm,
+      privateKey: (await importJWK(activeRow.private_jwk as JWK, activeRow.alg)) as CryptoKey,
+    };
+    publicKeys = await Promise.all(rows.map(toPublicKey));
+    lastReload = Date.now();
+  }
+
+  return {
+    async init() {
+      await db.transaction().execute(async (trx) => {
+        await repo.lockKeys(trx);
+        const current = await repo.findActiveKey(trx);
+        if (current?.alg === options.algorithm) return;
+        if (current !== undefined) await repo.retireActiveKeys(trx, options.clock());
+        await createKey(trx);
+      });
+      await reload();
+    },
+    active() {
+      if (activeKey === undefined) throw new Error("key store not initialised");
+      return activeKey;
+    },
+    published: () => publicKeys,
+    async find(kid) {
+      const known = publicKeys.find((k) => k.kid === kid);
+      if (known !== undefined || Date.now() - lastReload < MIN_RELOAD_INTERVAL_MS) return known;
+      await reload();
+      return publicKeys.find((k) => k.kid === kid);
+    },
+    reload,
+    async rotate() {
+      const kid = await db.transaction().execute(async (trx) => {
+        await repo.lockKeys(trx);
+        await repo.retireActiveKeys(trx, options.clock());
+        return createKey(trx);
+      });
+      await reload();
+      return kid;
+    },
+  };
+}
+
+async function toPublicKey(row: SigningKeyRow): Promise<PublicKey> {
+  const jwk = row.public_jwk as JWK;
+  return {
+    kid: row.kid,
+    alg: row.alg as JwtAlgorithm,
+    jwk,
+    key: (await importJWK(jwk, row.alg)) as CryptoKey,
+  };
+}

@@ -1,0 +1,24 @@
+import type { AuthenticateSessionInput } from "../sessions/session.service.js";
+import type { RouteDeps, SessionServiceImpl } from "./deps.js";
+import { toSessionMessage } from "./session-message.js";
+import { validCredential, validDuration } from "./validate.js";
+
+/** SessionService.AuthenticateSession. */
+export function authenticateSession(deps: RouteDeps): Pick<SessionServiceImpl, "authenticateSession"> {
+  return {
+    async authenticateSession(req) {
+      const credential = validCredential(req.credential) as AuthenticateSessionInput["credential"];
+      const issued = await deps.sessions.authenticate({
+        credential,
+        durationMinutes: validDuration(req.sessionDurationMinutes),
+        patch: req.sessionCustomClaims,
+        expectedClaimsVersion: req.expectedClaimsVersion,
+      });
+      return {
+        session: toSessionMessage(issued.session),
+        sessionToken: issued.sessionToken ?? "",
+        sessionJwt: issued.sessionJwt,
+      };
+    },
+  };
+}

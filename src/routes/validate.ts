@@ -1,0 +1,78 @@
+import { InvalidArgumentError } from "../errors.js";
+import type { SessionAttributes } from "../sessions/session.js";
+import type { SessionCredential } from "../sessions/session.service.js";
+
+/** Shortest and longest session lifetime, in minutes (as Stytch: 5 minutes to a year). */
+export const SESSION_DURATION_MINUTES = { min: 5, max: 527_040, default: 60 } as const;
+
+/** A user id: 1 to 128 characters. */
+export function validUserId(userId: string): string {
+  const length = [...userId].length;
+  if (length < 1 || length > 128) {
+    throw new InvalidArgumentError("INVALID_USER_ID", "user_id must be 1 to 128 characters", {
+      length: String(length),
+    });
+  }
+  return userId;
+}
+
+/** session_duration_minutes within 5..527040, or undefined when unset. */
+export function validDuration(minutes: number | undefined): number | undefined {
+  if (minutes === undefined) return undefined;
+  if (!Number.isInteger(minutes) || minutes < SESSION_DURATION_MINUTES.min || minutes > SESSION_DURATION_MINUTES.max) {
+    throw new InvalidArgumentError(
+      "INVALID_SESSION_DURATION",
+      `session_duration_minutes must be from ${SESSION_DURATION_MINUTES.min} to ${SESSION_DURATION_MINUTES.max}`,
+      { value: String(minutes) },
+    );
+  }
+  return minutes;
+}
+
+/** Roles: at most 100, each 1 to 128 characters. */
+export function validRoles(roles: readonly string[]): readonly string[] {
+  if (roles.length > 100 || roles.some((role) => role.length < 1 || role.length > 128)) {
+    throw new InvalidArgumentError("INVALID_ROLES", "roles must be at most 100 names of 1 to 128 characters");
+  }
+  return roles;
+}
+
+/** Attributes: ip_address up to 64 characters, user_agent up to 1024. */
+export function validAttributes(attributes: { ipAddress: string; userAgent: string } | undefined): SessionAttributes {
+  const ipAddress = attributes?.ipAddress ?? "";
+  const userAgent = attributes?.userAgent ?? "";
+  if (ipAddress.length > 64 || userAgent.length > 1024) {
+    throw new InvalidArgumentError(
+      "INVALID_ATTRIBUTES",
+      "attributes.ip_address must be at most 64 characters and attributes.user_agent at most 1024",
+    );
+  }
+  return { ipAddress, userAgent };
+}
+
+type CredentialCase =
+  | { case: "sessionToken"; value: string }
+  | { case: "sessionJwt"; value: string }
+  | { case: "sessionId"; value: string }
+  | { case: undefined; value?: undefined };
+
+/** Exactly one non-empty credential; the oneof makes "more than one" impossible on the wire. */
+export function validCredential(credential: CredentialCase): SessionCredential {
+  if (credential.case === undefined || credential.value === "") {
+    throw new InvalidArgumentError(
+      "MISSING_SESSION_CREDENTIAL",
+      "exactly one of session_token, session_jwt (or session_id, where accepted) is required",
+    );
+  }
+  if (credential.value.length > 8192) {
+    throw new InvalidArgumentError("INVALID_SESSION_CREDENTIAL", "session credential is too long");
+  }
+  switch (credential.case) {
+    case "sessionToken":
+      return { kind: "token", token: credential.value };
+    case "sessionJwt":
+      return { kind: "jwt", jwt: credential.value };
+    case "sessionId":
+      return { kind: "id", sessionId: credential.value };
+  }
+}

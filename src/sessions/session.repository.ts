@@ -1,0 +1,163 @@
+import type { Kysely } from "kysely";
+import type { JsonObject } from "../claims/json.js";
+import { jsonb } from "../db/jsonb.js";
+import type { DatabaseSchema, SessionRow } from "../db/schema.js";
+import type { Session } from "./session.js";
+
+type Db = Kysely<DatabaseSchema>;
+
+/** How a session is looked up. */
+export type SessionKey = { readonly sessionId: string } | { readonly tokenHash: string };
+
+/** Inserts a new session with its token hash. */
+export async function insertSession(db: Db, session: Session, tokenHash: string): Promise<void> {
+  await db
+    .insertInto("sessions")
+    .values({
+      session_id: session.id,
+      user_id: session.userId,
+      token_hash: tokenHash,
+      started_at: session.startedAt,
+      last_accessed_at: session.lastAccessedAt,
+      expires_at: session.expiresAt,
+      revoked_at: null,
+      attributes: jsonb({ ip_address: session.attributes.ipAddress, user_agent: session.attributes.userAgent }),
+      roles: jsonb([...session.roles]),
+      custom_claims: jsonb(session.customClaims),
+      claims_version: session.claimsVersion.toString(),
+    })
+    .execute();
+}
+
+/** Reads an active session and locks its row until the transaction ends. */
+export async function findActiveForUpdate(db: Db, key: SessionKey, now: Date): Promise<Session | undefined> {
+  const row = await db
+    .selectFrom("sessions")
+    .selectAll()
+    .where(...keyFilter(key))
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", now)
+    .forUpdate()
+    .executeTakeFirst();
+  return row && toSession(row);
+}
+
+/**
+ * Touches an active session in one statement: sets last_accessed_at and,
+ * when given, expires_at. Returns undefined when no active session matches.
+ */
+export async function touchActive(
+  db: Db,
+  key: SessionKey,
+  now: Date,
+  expiresAt: Date | undefined,
+): Promise<Session | undefined> {
+  const row = await db
+    .updateTable("sessions")
+    .set(expiresAt === undefined ? { last_accessed_at: now } : { last_accessed_at: now, expires_at: expiresAt })
+    .where(...keyFilter(key))
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", now)
+    .returningAll()
+    .executeTakeFirst();
+  return row && toSession(row);
+}
+
+/** Writes the authenticated state of a locked session. */
+export async function updateAuthenticated(
+  db: Db,
+  sessionId: string,
+  change: { lastAccessedAt: Date; expiresAt: Date; customClaims: JsonObject; claimsVersion: bigint },
+): Promise<Session> {
+  const row = await db
+    .updateTable("sessions")
+    .set({
+      last_accessed_at: change.lastAccessedAt,
+      expires_at: change.expiresAt,
+      custom_claims: jsonb(change.customClaims),
+      claims_version: change.claimsVersion.toString(),
+    })
+    .where("session_id", "=", sessionId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toSession(row);
+}
+
+/** The user's active sessions, newest first. */
+export async function listActiveByUser(db: Db, userId: string, now: Date): Promise<Session[]> {
+  const rows = await db
+    .selectFrom("sessions")
+    .selectAll()
+    .where("user_id", "=", userId)
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", now)
+    .orderBy("started_at", "desc")
+    .orderBy("session_id", "desc")
+    .execute();
+  return rows.map(toSession);
+}
+
+/**
+ * Revokes a session, whatever its state. Returns false when no session
+ * matches; a session already revoked keeps its first revocation time.
+ */
+export async function revoke(db: Db, key: SessionKey, now: Date): Promise<boolean> {
+  const row = await db
+    .updateTable("sessions")
+    .set((eb) => ({ revoked_at: eb.fn.coalesce("revoked_at", eb.val(now)) }))
+    .where(...keyFilter(key))
+    .returning("session_id")
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Reads a session by key whatever its state (for tests and admin use). */
+export async function findAny(db: Db, key: SessionKey): Promise<Session | undefined> {
+  const row = await db.selectFrom("sessions").selectAll().where(...keyFilter(key)).executeTakeFirst();
+  return row && toSession(row);
+}
+
+/**
+ * Deletes up to `limit` sessions that expired before `expiredBefore` or were
+ * revoked before `revokedBefore`. Returns how many were deleted.
+ */
+export async function deleteStale(
+  db: Db,
+  expiredBefore: Date,
+  revokedBefore: Date,
+  limit: number,
+): Promise<number> {
+  const result = await db
+    .deleteFrom("sessions")
+    .where(
+      "session_id",
+      "in",
+      db
+        .selectFrom("sessions")
+        .select("session_id")
+        .where((eb) => eb.or([eb("expires_at", "<", expiredBefore), eb("revoked_at", "<", revokedBefore)]))
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+function keyFilter(key: SessionKey): ["session_id" | "token_hash", "=", string] {
+  return "sessionId" in key ? ["session_id", "=", key.sessionId] : ["token_hash", "=", key.tokenHash];
+}
+
+/** Maps a row to the domain Session (drops the token hash). */
+function toSession(row: SessionRow): Session {
+  return {
+    id: row.session_id,
+    userId: row.user_id,
+    startedAt: new Date(row.started_at),
+    lastAccessedAt: new Date(row.last_accessed_at),
+    expiresAt: new Date(row.expires_at),
+    revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+    attributes: { ipAddress: row.attributes.ip_address, userAgent: row.attributes.user_agent },
+    roles: row.roles,
+    customClaims: row.custom_claims as JsonObject,
+    claimsVersion: BigInt(row.claims_version),
+  };
+}

@@ -1,0 +1,26 @@
+import type { JsonObject } from "../claims/json.js";
+
+/** Client attributes of a session. */
+export interface SessionAttributes {
+  readonly ipAddress: string;
+  readonly userAgent: string;
+}
+
+/** A session as the domain sees it (never holds the token). */
+export interface Session {
+  readonly id: string;
+  readonly userId: string;
+  readonly startedAt: Date;
+  readonly lastAccessedAt: Date;
+  readonly expiresAt: Date;
+  readonly revokedAt: Date | null;
+  readonly attributes: SessionAttributes;
+  readonly roles: readonly string[];
+  readonly customClaims: JsonObject;
+  readonly claimsVersion: bigint;
+}
+
+/** Whether the session can be used at `now`: not revoked and not expired. */
+export function isActive(session: Session, now: Date): boolean {
+  return session.revokedAt === null && session.expiresAt.getTime() > now.getTime();
+}

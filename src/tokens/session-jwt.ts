@@ -1,0 +1,109 @@
+import { compactVerify, decodeProtectedHeader, errors as joseErrors, SignJWT } from "jose";
+import type { JsonObject } from "../claims/json.js";
+import type { Clock } from "../clock.js";
+import { InvalidSessionJwtError } from "../errors.js";
+import type { KeyStore } from "../keys/key-store.js";
+import type { Session } from "../sessions/session.js";
+
+/** Options of createSessionJwts. */
+export interface SessionJwtOptions {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly ttlSeconds: number;
+  /** The session claim is `<namespace>session`. */
+  readonly namespace: string;
+  readonly keys: KeyStore;
+  readonly clock: Clock;
+}
+
+/** What a verified session JWT names. */
+export interface VerifiedSessionJwt {
+  readonly sessionId: string;
+  readonly userId: string;
+}
+
+/** Mints and verifies session JWTs. The only module that signs. */
+export interface SessionJwts {
+  /** Signs a new JWT carrying the session and its current custom claims at the top level. */
+  mint(session: Session): Promise<string>;
+  /**
+   * Checks signature (explicit algorithms, known kid), `typ`, `iss` and `aud`.
+   * `exp` is deliberately not checked: an expired JWT of an active session may
+   * be refreshed, as Stytch allows. The caller must check the session is active.
+   */
+  verify(jwt: string): Promise<VerifiedSessionJwt>;
+}
+
+/** Builds the session JWT signer/verifier over the key store. */
+export function createSessionJwts(options: SessionJwtOptions): SessionJwts {
+  const sessionClaim = `${options.namespace}session`;
+  const decoder = new TextDecoder();
+
+  return {
+    async mint(session) {
+      const key = options.keys.active();
+      const iat = Math.floor(options.clock().getTime() / 1000);
+      const exp = Math.min(iat + options.ttlSeconds, Math.floor(session.expiresAt.getTime() / 1000));
+      const payload: JsonObject = {
+        ...session.customClaims,
+        [sessionClaim]: {
+          id: session.id,
+          started_at: session.startedAt.toISOString(),
+          last_accessed_at: session.lastAccessedAt.toISOString(),
+          expires_at: session.expiresAt.toISOString(),
+          attributes: { ip_address: session.attributes.ipAddress, user_agent: session.attributes.userAgent },
+          roles: [...session.roles],
+        },
+      };
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" })
+        .setIssuer(options.issuer)
+        .setAudience(options.audience)
+        .setSubject(session.userId)
+        .setIssuedAt(iat)
+        .setNotBefore(iat)
+        .setExpirationTime(exp)
+        .sign(key.privateKey);
+    },
+
+    async verify(jwt) {
+      let kid: unknown;
+      try {
+        kid = decodeProtectedHeader(jwt).kid;
+      } catch {
+        throw new InvalidSessionJwtError("malformed");
+      }
+      if (typeof kid !== "string") throw new InvalidSessionJwtError("no key id");
+      const key = await options.keys.find(kid);
+      if (key === undefined) throw new InvalidSessionJwtError("unknown signing key");
+      let payloadBytes: Uint8Array;
+      let typ: unknown;
+      try {
+        const result = await compactVerify(jwt, key.key, { algorithms: [key.alg] });
+        payloadBytes = result.payload;
+        typ = result.protectedHeader.typ;
+      } catch (err) {
+        if (err instanceof joseErrors.JOSEError) throw new InvalidSessionJwtError("signature check failed");
+        throw err;
+      }
+      if (typ !== "JWT") throw new InvalidSessionJwtError("wrong typ");
+      let payload: Record<string, unknown>;
+      try {
+        payload = JSON.parse(decoder.decode(payloadBytes)) as Record<string, unknown>;
+      } catch {
+        throw new InvalidSessionJwtError("payload is not JSON");
+      }
+      if (payload === null || typeof payload !== "object") throw new InvalidSessionJwtError("payload is not an object");
+      if (payload.iss !== options.issuer) throw new InvalidSessionJwtError("wrong issuer");
+      const aud = payload.aud;
+      if (!(aud === options.audience || (Array.isArray(aud) && aud.includes(options.audience)))) {
+        throw new InvalidSessionJwtError("wrong audience");
+      }
+      const session = payload[sessionClaim] as { id?: unknown } | undefined;
+      if (typeof session?.id !== "string" || typeof payload.sub !== "string") {
+        throw new InvalidSessionJwtError("no session claim");
+      }
+      return { sessionId: session.id, userId: payload.sub };
+    },
+  };
+}
