@@ -14,7 +14,8 @@ import { createLogger, type Logger } from "./logger.js";
 import { registerReflection } from "./reflection/index.js";
 import { isPublicProcedure, registerSessionService } from "./routes/index.js";
 import { apiKeyInterceptor } from "./rpc/api-key.js";
-import { errorMapperInterceptor } from "./rpc/error-mapper.js";
+import { type HttpRequest, type HttpResponse, type HttpRoute, sendJson } from "./http/http-route.js";
+import { describe, errorMapperInterceptor } from "./rpc/error-mapper.js";
 import { loggingInterceptor } from "./rpc/logging.js";
 import { listenSniffing, type SniffingServer, type UniversalHandler } from "./server/protocol-sniffing-server.js";
 import { createSessionService, type SessionService } from "./sessions/session.service.js";
@@ -25,6 +26,19 @@ export interface AppOverrides {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly database?: Database;
+}
+
+/** Builds the plain HTTP routes served before Connect; each gets the built app parts. */
+export type HttpRouteFactory = (parts: AppParts) => HttpRoute[];
+
+/** The built parts handed to HTTP route factories. */
+export interface AppParts {
+  readonly config: Config;
+  readonly database: Database;
+  readonly keys: KeyStore;
+  readonly sessions: SessionService;
+  readonly logger: Logger;
+  readonly clock: Clock;
 }
 
 /** Everything the running service is made of, built once. */
@@ -45,6 +59,25 @@ export interface App {
 }
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/** Plain HTTP routes, tried in order before Connect. */
+const HTTP_ROUTE_FACTORIES: readonly HttpRouteFactory[] = [];
+
+/** Tries each plain route; the first that takes the request wins, else Connect serves it. */
+async function routeHttp(
+  routes: readonly HttpRoute[],
+  req: HttpRequest,
+  res: HttpResponse,
+  fallback: (req: HttpRequest, res: HttpResponse) => void,
+): Promise<void> {
+  if (routes.length > 0) {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    for (const route of routes) {
+      if (await route.handle(req, res, url)) return;
+    }
+  }
+  fallback(req, res);
+}
 
 /** The composition root: opens the database, migrates, loads keys and wires every handler. */
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
@@ -91,8 +124,17 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       interceptors,
       readMaxBytes: config.maxRequestBytes,
     });
-    const handler: UniversalHandler = (req, res) =>
+    const parts: AppParts = { config, database, keys, sessions, logger, clock };
+    const httpRoutes: HttpRoute[] = HTTP_ROUTE_FACTORIES.flatMap((factory) => factory(parts));
+    const serveConnect = (req: HttpRequest, res: HttpResponse) =>
       connectHandler(req as http.IncomingMessage & http2.Http2ServerRequest, res as http.ServerResponse & http2.Http2ServerResponse);
+    const handler: UniversalHandler = (req, res) => {
+      void routeHttp(httpRoutes, req, res, serveConnect).catch((err: unknown) => {
+        logger.error({ err: describe(err) }, "http route failed");
+        if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+        else res.end();
+      });
+    };
 
     let server: SniffingServer | undefined;
     let closing: Promise<void> | undefined;

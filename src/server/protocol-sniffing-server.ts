@@ -46,8 +46,14 @@ export async function listenSniffing(handler: UniversalHandler, port: number, ho
       socket.off("data", onData);
       socket.pause();
       socket.unshift(head);
-      (isPrefix ? h2 : h1).emit("connection", socket);
-      socket.resume();
+      if (isPrefix) {
+        // http2 reads the socket's buffered bytes when its session starts;
+        // resuming the stream here would hand them to nobody.
+        h2.emit("connection", socket);
+      } else {
+        h1.emit("connection", socket);
+        socket.resume();
+      }
     };
     socket.on("data", onData);
   });
