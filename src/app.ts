@@ -2,6 +2,8 @@ import type http from "node:http";
 import type http2 from "node:http2";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
+import { file_tessera_admin_v1_admin_service } from "../gen/tessera/admin/v1/admin_service_pb.js";
 import { file_tessera_sessions_v1_session_service } from "../gen/tessera/sessions/v1/session_service_pb.js";
 import { loadOrCreateApiKey } from "./api-key-file.js";
 import type { ClaimsPolicy } from "./claims/claims-policy.js";
@@ -9,8 +11,15 @@ import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
-import { createKeyStore, type KeyStore } from "./keys/key-store.js";
+import { createKeyStore, type KeyStore, retiredKeyLifetimeMs } from "./keys/key-store.js";
 import { createLogger, type Logger } from "./logger.js";
+import { instrumentSessions } from "./metrics/instrument-sessions.js";
+import { createMetrics, type Metrics } from "./metrics/metrics.js";
+import { registerAdminService } from "./ops/admin-service.js";
+import { createDatabaseHealth } from "./ops/database-health.js";
+import { registerHealthService } from "./ops/health-service.js";
+import { startKeyRefresh } from "./ops/key-refresh.js";
+import { opsHttpRoutes } from "./ops/ops-http-routes.js";
 import { registerReflection } from "./reflection/index.js";
 import { isPublicProcedure, registerSessionService } from "./routes/index.js";
 import { apiKeyInterceptor } from "./rpc/api-key.js";
@@ -18,8 +27,10 @@ import { type HttpRequest, type HttpResponse, type HttpRoute, sendJson } from ".
 import { describe, errorMapperInterceptor } from "./rpc/error-mapper.js";
 import { loggingInterceptor } from "./rpc/logging.js";
 import { listenSniffing, type SniffingServer, type UniversalHandler } from "./server/protocol-sniffing-server.js";
+import { createSessionSweeper, type SessionSweeper } from "./sessions/session-sweeper.js";
 import { createSessionService, type SessionService } from "./sessions/session.service.js";
 import { createSessionJwts, type SessionJwts } from "./tokens/session-jwt.js";
+import { stytchHttpRoutes } from "./stytch/stytch-routes.js";
 
 /** Parts of the app a test (or an embedding program) may replace. */
 export interface AppOverrides {
@@ -39,6 +50,9 @@ export interface AppParts {
   readonly sessions: SessionService;
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly metrics: Metrics;
+  /** The API keys callers may present (configured, or the generated one). */
+  readonly apiKeys: readonly string[];
 }
 
 /** Everything the running service is made of, built once. */
@@ -48,8 +62,12 @@ export interface App {
   readonly keys: KeyStore;
   readonly jwts: SessionJwts;
   readonly sessions: SessionService;
+  /** Deletes expired and long-revoked sessions; its timer runs from listen() to close(). */
+  readonly sweeper: SessionSweeper;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Prometheus metrics, in a registry of this app's own. */
+  readonly metrics: Metrics;
   /** Serves Connect, gRPC and gRPC-Web on HTTP/1.1 or HTTP/2 requests. */
   readonly handler: UniversalHandler;
   /** Starts listening on config.port (0 picks one). */
@@ -58,10 +76,20 @@ export interface App {
   close(): Promise<void>;
 }
 
-const SHUTDOWN_DEADLINE_MS = 10_000;
+/** Proto files of the services served, published through reflection. */
+const SERVED_FILES = [
+  file_tessera_sessions_v1_session_service,
+  file_tessera_admin_v1_admin_service,
+  file_grpc_health_v1_health,
+];
+/** Fully-qualified names of the served services (and so of the health statuses). */
+const SERVED_SERVICES = SERVED_FILES.flatMap((file) => file.services.map((service) => service.typeName));
+
+/** How often a watched health status re-checks the database. */
+const HEALTH_POLL_INTERVAL_MS = 1_000;
 
 /** Plain HTTP routes, tried in order before Connect. */
-const HTTP_ROUTE_FACTORIES: readonly HttpRouteFactory[] = [];
+const HTTP_ROUTE_FACTORIES: readonly HttpRouteFactory[] = [opsHttpRoutes, stytchHttpRoutes];
 
 /** Tries each plain route; the first that takes the request wins, else Connect serves it. */
 async function routeHttp(
@@ -92,7 +120,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const keys = createKeyStore(database.db, {
       algorithm: config.jwtAlgorithm,
       // A retired key stays published for one JWT lifetime plus an hour of grace.
-      retiredKeyLifetimeMs: (config.jwtTtlSeconds + 3_600) * 1_000,
+      retiredKeyLifetimeMs: retiredKeyLifetimeMs(config.jwtTtlSeconds),
       clock,
     });
     await keys.init();
@@ -108,23 +136,36 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       namespace: config.claimsNamespace,
       keys,
       clock,
+      profile: config.jwtProfile,
     });
-    const sessions = createSessionService({ db: database.db, jwts, clock, claimsPolicy });
+    const metrics = createMetrics(() => database.poolStats());
+    const sessions = instrumentSessions(createSessionService({ db: database.db, jwts, clock, claimsPolicy }), metrics);
+    const health = createDatabaseHealth({ db: database.db, pollIntervalMs: HEALTH_POLL_INTERVAL_MS });
+    const sweeper = createSessionSweeper({
+      db: database.db,
+      clock,
+      logger,
+      intervalMs: config.sweepIntervalSeconds * 1_000,
+      batchSize: config.sweepBatchSize,
+      retentionMs: config.sweepRetentionSeconds * 1_000,
+    });
 
     const interceptors: Interceptor[] = [
-      loggingInterceptor(logger),
+      loggingInterceptor(logger, [metrics.observeRpc]),
       errorMapperInterceptor(logger),
       apiKeyInterceptor(apiKeys, isPublicProcedure),
     ];
     const connectHandler = connectNodeAdapter({
       routes: (router: ConnectRouter) => {
         registerSessionService(router, { sessions, keys });
-        registerReflection(router, [file_tessera_sessions_v1_session_service]);
+        registerAdminService(router, { keys, logger });
+        registerHealthService(router, health, SERVED_SERVICES);
+        registerReflection(router, SERVED_FILES);
       },
       interceptors,
       readMaxBytes: config.maxRequestBytes,
     });
-    const parts: AppParts = { config, database, keys, sessions, logger, clock };
+    const parts: AppParts = { config, database, keys, sessions, logger, clock, metrics, apiKeys };
     const httpRoutes: HttpRoute[] = HTTP_ROUTE_FACTORIES.flatMap((factory) => factory(parts));
     const serveConnect = (req: HttpRequest, res: HttpResponse) =>
       connectHandler(req as http.IncomingMessage & http2.Http2ServerRequest, res as http.ServerResponse & http2.Http2ServerResponse);
@@ -138,24 +179,33 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
     let server: SniffingServer | undefined;
     let closing: Promise<void> | undefined;
+    let stopKeyRefresh: (() => void) | undefined;
     return {
       config,
       database,
       keys,
       jwts,
       sessions,
+      sweeper,
       logger,
       clock,
+      metrics,
       handler,
       async listen() {
         server = await listenSniffing(handler, config.port, config.host);
         logger.info({ port: server.port, database: database.kind }, "listening");
+        sweeper.start();
+        stopKeyRefresh ??= startKeyRefresh(keys, config.keyReloadSeconds * 1_000, logger);
         return server;
       },
       close() {
         closing ??= (async () => {
           try {
-            await server?.close(SHUTDOWN_DEADLINE_MS);
+            stopKeyRefresh?.();
+            // Health watches never finish on their own; end them so they do not hold the shutdown.
+            health.close();
+            // Stop accepting at once; background work stops while in-flight calls finish.
+            await Promise.all([server?.close(config.shutdownTimeoutSeconds * 1_000), sweeper.stop()]);
           } finally {
             await database.close();
           }

@@ -7,6 +7,9 @@
 /** Signature algorithms a session JWT can be signed with. */
 export type JwtAlgorithm = "ES256" | "EdDSA" | "RS256";
 
+/** How session JWTs look: Tessera's own claims, or Stytch's (iss, aud and session claim as Stytch mints them). */
+export type JwtProfile = "tessera" | "stytch";
+
 /** The parsed, validated service configuration. */
 export interface Config {
   /** TCP port for gRPC, gRPC-Web and Connect (0 picks a free port). */
@@ -39,6 +42,20 @@ export interface Config {
   readonly maxRequestBytes: number;
   /** pino log level. */
   readonly logLevel: string;
+  /** Seconds between reloads of signing keys from the database (picks up rotations by other replicas). */
+  readonly keyReloadSeconds: number;
+  /** Seconds in-flight calls get to finish on shutdown before their connections are cut. */
+  readonly shutdownTimeoutSeconds: number;
+  /** Shape of minted session JWTs; `stytch` fixes issuer, audience and namespace from the project id. */
+  readonly jwtProfile: JwtProfile;
+  /** Project id of the Stytch-compatible REST surface (HTTP Basic user name); unset turns that surface off. */
+  readonly stytchProjectId: string | undefined;
+  /** Seconds between sweeps of expired and long-revoked sessions; 0 disables the sweeper. */
+  readonly sweepIntervalSeconds: number;
+  /** Most sessions one sweep statement deletes. */
+  readonly sweepBatchSize: number;
+  /** Seconds a revoked session is kept before the sweeper deletes it. */
+  readonly sweepRetentionSeconds: number;
 }
 
 /** Startup configuration is invalid; `problems` lists every issue found. */
@@ -50,6 +67,8 @@ export class ConfigError extends Error {
 }
 
 const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ["ES256", "EdDSA", "RS256"];
+const JWT_PROFILES: readonly JwtProfile[] = ["tessera", "stytch"];
+const STYTCH_PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 /** Parses the environment (or any string map) into a frozen Config, or throws ConfigError listing every problem. */
@@ -89,7 +108,17 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   for (const [index, key] of apiKeys.entries()) {
     if (key.length < 16) problems.push(`API_KEYS entry ${index + 1} is shorter than 16 characters`);
   }
-  const claimsNamespace = read("CLAIMS_NAMESPACE") ?? "https://tessera.dev/";
+  const jwtProfile = oneOf("JWT_PROFILE", JWT_PROFILES, "tessera");
+  const stytchProjectId = read("STYTCH_PROJECT_ID");
+  if (stytchProjectId !== undefined && !STYTCH_PROJECT_ID.test(stytchProjectId)) {
+    problems.push("STYTCH_PROJECT_ID must be 1 to 128 letters, digits, '.', '_' or '-'");
+  }
+  const stytch = jwtProfile === "stytch";
+  if (stytch && stytchProjectId === undefined) problems.push("STYTCH_PROJECT_ID is required with JWT_PROFILE=stytch");
+  for (const name of stytch ? ["JWT_ISSUER", "JWT_AUDIENCE", "CLAIMS_NAMESPACE"] : []) {
+    if (read(name) !== undefined) problems.push(`${name} cannot be set with JWT_PROFILE=stytch, which fixes it`);
+  }
+  const claimsNamespace = stytch ? "https://stytch.com/" : (read("CLAIMS_NAMESPACE") ?? "https://tessera.dev/");
 
   const config: Config = {
     port: int("PORT", 8080, 0, 65535),
@@ -98,15 +127,23 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     databasePoolSize: int("DATABASE_POOL_SIZE", 10, 1, 1000),
     dataDir: read("DATA_DIR") ?? "./.data",
     apiKeys,
-    jwtIssuer: read("JWT_ISSUER") ?? "tessera",
-    jwtAudience: read("JWT_AUDIENCE") ?? "tessera",
-    jwtAlgorithm: oneOf("JWT_ALGORITHM", JWT_ALGORITHMS, "ES256"),
+    jwtIssuer: stytch ? `stytch.com/${stytchProjectId}` : (read("JWT_ISSUER") ?? "tessera"),
+    jwtAudience: stytch ? (stytchProjectId ?? "") : (read("JWT_AUDIENCE") ?? "tessera"),
+    // Stytch signs with RS256, so that is the profile's default.
+    jwtAlgorithm: oneOf("JWT_ALGORITHM", JWT_ALGORITHMS, stytch ? "RS256" : "ES256"),
     jwtTtlSeconds: int("JWT_TTL_SECONDS", 300, 1, 86_400),
     claimsNamespace,
     claimsMaxBytes: int("CLAIMS_MAX_BYTES", 4096, 2, 1_048_576),
     claimsMaxDepth: int("CLAIMS_MAX_DEPTH", 32, 1, 256),
     maxRequestBytes: int("MAX_REQUEST_BYTES", 65_536, 1024, 16_777_216),
     logLevel: oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
+    keyReloadSeconds: int("KEY_RELOAD_SECONDS", 30, 1, 3_600),
+    shutdownTimeoutSeconds: int("SHUTDOWN_TIMEOUT_SECONDS", 10, 0, 600),
+    jwtProfile,
+    stytchProjectId,
+    sweepIntervalSeconds: int("SWEEP_INTERVAL_SECONDS", 60, 0, 86_400),
+    sweepBatchSize: int("SWEEP_BATCH_SIZE", 1_000, 1, 100_000),
+    sweepRetentionSeconds: int("SWEEP_RETENTION_SECONDS", 86_400, 0, 31_622_400),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, apiKeys: Object.freeze([...apiKeys]) });

@@ -41,11 +41,30 @@ export interface KeyStore {
   find(kid: string): Promise<PublicKey | undefined>;
   /** Re-reads keys from the database (picks up rotations by other replicas). */
   reload(): Promise<void>;
-  /** Makes a new active key; the previous one stays published for retiredKeyLifetimeMs. Returns the new kid. */
-  rotate(): Promise<string>;
+  /**
+   * Makes a new active key; the previous one stays published for retiredKeyLifetimeMs.
+   * Keys retired longer ago than that are deleted in the same transaction.
+   */
+  rotate(): Promise<KeyRotation>;
+}
+
+/** The outcome of KeyStore.rotate. */
+export interface KeyRotation {
+  /** Key id of the new active key. */
+  readonly kid: string;
+  /** How many keys retired beyond the publication window were deleted. */
+  readonly deleted: number;
 }
 
 const MIN_RELOAD_INTERVAL_MS = 1_000;
+
+/** Grace after a JWT lifetime during which a retired key stays published. */
+export const RETIRED_KEY_GRACE_SECONDS = 3_600;
+
+/** How long a retired key stays in the JWKS: one JWT lifetime plus the grace period. */
+export function retiredKeyLifetimeMs(jwtTtlSeconds: number): number {
+  return (jwtTtlSeconds + RETIRED_KEY_GRACE_SECONDS) * 1_000;
+}
 
 /** Builds the key store over `db`. Private keys never leave it. */
 export function createKeyStore(db: Kysely<DatabaseSchema>, options: KeyStoreOptions): KeyStore {
@@ -72,6 +91,8 @@ export function createKeyStore(db: Kysely<DatabaseSchema>, options: KeyStoreOpti
     const rows = await repo.listUsableKeys(db, new Date(now.getTime() - options.retiredKeyLifetimeMs));
     const activeRow = rows.find((row) => row.retired_at === null);
     if (activeRow === undefined) throw new Error("no active signing key");
+    // Published newest first: the active key, then retired ones by when they stopped signing.
+    rows.sort((a, b) => Math.sign(retiredTime(b) - retiredTime(a)) || 0);
     activeKey = {
       kid: activeRow.kid,
       alg: activeRow.alg as JwtAlgorithm,
@@ -105,15 +126,21 @@ export function createKeyStore(db: Kysely<DatabaseSchema>, options: KeyStoreOpti
     },
     reload,
     async rotate() {
-      const kid = await db.transaction().execute(async (trx) => {
+      const rotation = await db.transaction().execute(async (trx) => {
         await repo.lockKeys(trx);
-        await repo.retireActiveKeys(trx, options.clock());
-        return createKey(trx);
+        const now = options.clock();
+        const deleted = await repo.deleteKeysRetiredBefore(trx, new Date(now.getTime() - options.retiredKeyLifetimeMs));
+        await repo.retireActiveKeys(trx, now);
+        return { kid: await createKey(trx), deleted };
       });
       await reload();
-      return kid;
+      return rotation;
     },
   };
+}
+
+function retiredTime(row: SigningKeyRow): number {
+  return row.retired_at === null ? Number.POSITIVE_INFINITY : row.retired_at.getTime();
 }
 
 async function toPublicKey(row: SigningKeyRow): Promise<PublicKey> {

@@ -164,8 +164,9 @@ function stripDot(name: string): string {
 function withDependencies(file: DescFile): DescFile[] {
   const result = [file];
   const seen = new Set([file.proto.name]);
-  for (let i = 0; i < result.length; i++) {
-    for (const dependency of result[i]!.dependencies) {
+  // The array iterator sees files pushed while iterating, which makes this breadth first.
+  for (const current of result) {
+    for (const dependency of current.dependencies) {
       if (!seen.has(dependency.proto.name)) {
         seen.add(dependency.proto.name);
         result.push(dependency);
@@ -204,12 +205,12 @@ function indexSymbols(registry: FileRegistry): Map<string, DescFile> {
       if (nested.options?.mapEntry === true) {
         const entryName = `${desc.typeName}.${nested.name}`;
         add(entryName, desc.file);
-        nested.field.forEach((field) => add(`${entryName}.${field.name}`, desc.file));
+        for (const field of nested.field) add(`${entryName}.${field.name}`, desc.file);
       }
     }
     desc.nestedMessages.forEach(addMessage);
-    desc.nestedEnums.forEach((nested) => addEnum(nested, desc.typeName));
-    desc.nestedExtensions.forEach(addExtension);
+    for (const nested of desc.nestedEnums) addEnum(nested, desc.typeName);
+    for (const extension of desc.nestedExtensions) addExtension(extension);
   };
   for (const file of registry.files) {
     for (const service of file.services) {
@@ -219,8 +220,8 @@ function indexSymbols(registry: FileRegistry): Map<string, DescFile> {
       }
     }
     file.messages.forEach(addMessage);
-    file.enums.forEach((desc) => addEnum(desc, file.proto.package));
-    file.extensions.forEach(addExtension);
+    for (const desc of file.enums) addEnum(desc, file.proto.package);
+    for (const extension of file.extensions) addExtension(extension);
   }
   return symbols;
 }

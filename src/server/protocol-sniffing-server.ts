@@ -28,6 +28,21 @@ export async function listenSniffing(handler: UniversalHandler, port: number, ho
   const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const sockets = new Set<net.Socket>();
   const h2Sessions = new Set<http2.ServerHttp2Session>();
+  // In-flight requests per HTTP/1.1 socket. http.Server tracks connections only
+  // after its own listen(), so its closeIdleConnections() never sees sockets
+  // handed over here and keep-alive sockets would hold close() for keepAliveTimeout.
+  const h1InFlight = new Map<net.Socket, number>();
+  let closing = false;
+  h1.prependListener("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    h1InFlight.set(socket, (h1InFlight.get(socket) ?? 0) + 1);
+    if (closing) res.setHeader("connection", "close");
+    res.once("close", () => {
+      const left = (h1InFlight.get(socket) ?? 1) - 1;
+      h1InFlight.set(socket, left);
+      if (closing && left === 0) socket.end();
+    });
+  });
   h2.on("session", (session) => {
     h2Sessions.add(session);
     session.on("close", () => h2Sessions.delete(session));
@@ -51,6 +66,8 @@ export async function listenSniffing(handler: UniversalHandler, port: number, ho
         // resuming the stream here would hand them to nobody.
         h2.emit("connection", socket);
       } else {
+        h1InFlight.set(socket, 0);
+        socket.on("close", () => h1InFlight.delete(socket));
         h1.emit("connection", socket);
         socket.resume();
       }
@@ -70,20 +87,18 @@ export async function listenSniffing(handler: UniversalHandler, port: number, ho
   return {
     port: address.port,
     async close(deadlineMs) {
+      closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      h1.closeIdleConnections();
+      // Idle HTTP/1.1 keep-alive sockets close now; busy ones as their last request ends.
+      for (const [socket, inFlight] of h1InFlight) if (inFlight === 0) socket.destroy();
       for (const session of h2Sessions) session.close();
-      // HTTP/1.1 keep-alive sockets that become idle close as their requests end.
-      h1.on("request", (_req, res) => res.setHeader("connection", "close"));
       const timer = setTimeout(() => {
         for (const socket of sockets) socket.destroy();
       }, deadlineMs);
-      const idle = setInterval(() => h1.closeIdleConnections(), 50);
       try {
         await closed;
       } finally {
         clearTimeout(timer);
-        clearInterval(idle);
       }
     },
   };

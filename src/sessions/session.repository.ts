@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { JsonObject } from "../claims/json.js";
 import { jsonb } from "../db/jsonb.js";
 import type { DatabaseSchema, SessionRow } from "../db/schema.js";
@@ -44,17 +44,24 @@ export async function findActiveForUpdate(db: Db, key: SessionKey, now: Date): P
 
 /**
  * Touches an active session in one statement: sets last_accessed_at and,
- * when given, expires_at. Returns undefined when no active session matches.
+ * when given, expires_at to that many minutes later. Neither moves backwards
+ * when a call that read the clock earlier commits later: the row's own
+ * last_accessed_at is the floor. Returns undefined when no active session matches.
  */
 export async function touchActive(
   db: Db,
   key: SessionKey,
   now: Date,
-  expiresAt: Date | undefined,
+  durationMinutes: number | undefined,
 ): Promise<Session | undefined> {
+  const accessed = sql<Date>`greatest(last_accessed_at, ${now})`;
   const row = await db
     .updateTable("sessions")
-    .set(expiresAt === undefined ? { last_accessed_at: now } : { last_accessed_at: now, expires_at: expiresAt })
+    .set(
+      durationMinutes === undefined
+        ? { last_accessed_at: accessed }
+        : { last_accessed_at: accessed, expires_at: sql<Date>`${accessed} + make_interval(mins => ${durationMinutes})` },
+    )
     .where(...keyFilter(key))
     .where("revoked_at", "is", null)
     .where("expires_at", ">", now)
@@ -136,8 +143,13 @@ export async function deleteStale(
         .selectFrom("sessions")
         .select("session_id")
         .where((eb) => eb.or([eb("expires_at", "<", expiredBefore), eb("revoked_at", "<", revokedBefore)]))
-        .limit(limit),
+        .limit(limit)
+        // Rows being authenticated right now are left for the next sweep instead of waited for.
+        .forUpdate()
+        .skipLocked(),
     )
+    // Re-checked on the row as committed, so a session extended since the subquery's snapshot survives.
+    .where((eb) => eb.or([eb("expires_at", "<", expiredBefore), eb("revoked_at", "<", revokedBefore)]))
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

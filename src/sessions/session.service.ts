@@ -8,7 +8,7 @@ import type { DatabaseSchema } from "../db/schema.js";
 import { ClaimsVersionMismatchError, SessionNotFoundError } from "../errors.js";
 import type { SessionJwts } from "../tokens/session-jwt.js";
 import { hashSessionToken, newSessionToken } from "../tokens/session-token.js";
-import type { Session, SessionAttributes } from "./session.js";
+import { isActive, type Session, type SessionAttributes } from "./session.js";
 import * as repo from "./session.repository.js";
 
 /** How a caller proves which session it means. */
@@ -100,24 +100,30 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     async authenticate(input) {
       const key = await keyOf(input.credential);
       const now = clock();
-      const expiresAt =
-        input.durationMinutes === undefined ? undefined : new Date(now.getTime() + input.durationMinutes * MINUTE_MS);
       const patch = input.patch !== undefined && Object.keys(input.patch).length > 0 ? input.patch : undefined;
 
       let session: Session | undefined;
       if (patch === undefined && input.expectedClaimsVersion === undefined) {
         // Nothing to read before writing: one statement, one round trip.
-        session = await repo.touchActive(db, key, now, expiresAt);
+        session = await repo.touchActive(db, key, now, input.durationMinutes);
       } else {
         session = await db.transaction().execute(async (trx) => {
           const current = await repo.findActiveForUpdate(trx, key, now);
           if (current === undefined) return undefined;
+          // The clock is read again under the row lock, so writers of one session stamp in commit order and
+          // a call that waited past the expiry does not revive the session; last_accessed_at never goes back.
+          const lockedNow = new Date(Math.max(clock().getTime(), current.lastAccessedAt.getTime()));
+          if (!isActive(current, lockedNow)) return undefined;
+          const expiresAt =
+            input.durationMinutes === undefined
+              ? undefined
+              : new Date(lockedNow.getTime() + input.durationMinutes * MINUTE_MS);
           if (input.expectedClaimsVersion !== undefined && input.expectedClaimsVersion !== current.claimsVersion) {
             throw new ClaimsVersionMismatchError(input.expectedClaimsVersion, current.claimsVersion);
           }
           const claims = patch === undefined ? current.customClaims : applyClaimsPatch(current.customClaims, patch, claimsPolicy);
           return repo.updateAuthenticated(trx, current.id, {
-            lastAccessedAt: now,
+            lastAccessedAt: lockedNow,
             expiresAt: expiresAt ?? current.expiresAt,
             customClaims: claims,
             claimsVersion: patch === undefined ? current.claimsVersion : current.claimsVersion + 1n,

@@ -1,6 +1,7 @@
 import { compactVerify, decodeProtectedHeader, errors as joseErrors, SignJWT } from "jose";
 import type { JsonObject } from "../claims/json.js";
 import type { Clock } from "../clock.js";
+import type { JwtProfile } from "../config.js";
 import { InvalidSessionJwtError } from "../errors.js";
 import type { KeyStore } from "../keys/key-store.js";
 import type { Session } from "../sessions/session.js";
@@ -14,6 +15,8 @@ export interface SessionJwtOptions {
   readonly namespace: string;
   readonly keys: KeyStore;
   readonly clock: Clock;
+  /** `stytch` mints `aud` as a list and adds `authentication_factors` to the session claim, as Stytch does. */
+  readonly profile?: JwtProfile;
 }
 
 /** What a verified session JWT names. */
@@ -38,6 +41,7 @@ export interface SessionJwts {
 export function createSessionJwts(options: SessionJwtOptions): SessionJwts {
   const sessionClaim = `${options.namespace}session`;
   const decoder = new TextDecoder();
+  const stytch = options.profile === "stytch";
 
   return {
     async mint(session) {
@@ -52,13 +56,15 @@ export function createSessionJwts(options: SessionJwtOptions): SessionJwts {
           last_accessed_at: session.lastAccessedAt.toISOString(),
           expires_at: session.expiresAt.toISOString(),
           attributes: { ip_address: session.attributes.ipAddress, user_agent: session.attributes.userAgent },
+          // Tessera has no login products, so no factor is ever recorded; Stytch's verifiers expect the list.
+          ...(stytch ? { authentication_factors: [] } : {}),
           roles: [...session.roles],
         },
       };
       return new SignJWT(payload)
         .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" })
         .setIssuer(options.issuer)
-        .setAudience(options.audience)
+        .setAudience(stytch ? [options.audience] : options.audience)
         .setSubject(session.userId)
         .setIssuedAt(iat)
         .setNotBefore(iat)

@@ -1,0 +1,32 @@
+import { TesseraError } from "../errors.js";
+import type { SessionService } from "../sessions/session.service.js";
+import type { Metrics } from "./metrics.js";
+
+/** Reasons that mean the custom claims themselves were refused. */
+const CLAIMS_REASONS: ReadonlySet<string> = new Set([
+  "RESERVED_CLAIM",
+  "CLAIMS_TOO_LARGE",
+  "INVALID_CLAIMS",
+  "CLAIMS_VERSION_MISMATCH",
+]);
+
+/** Wraps the session service to count created and revoked sessions and rejected claims. */
+export function instrumentSessions(sessions: SessionService, metrics: Metrics): SessionService {
+  const countRejection = (err: unknown): never => {
+    if (err instanceof TesseraError && CLAIMS_REASONS.has(err.reason)) metrics.claimsRejected(err.reason);
+    throw err;
+  };
+  return {
+    async create(input) {
+      const issued = await sessions.create(input).catch(countRejection);
+      metrics.sessionCreated();
+      return issued;
+    },
+    authenticate: (input) => sessions.authenticate(input).catch(countRejection),
+    list: (userId) => sessions.list(userId),
+    async revoke(credential) {
+      await sessions.revoke(credential);
+      metrics.sessionRevoked();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { PoolStats } from "../db/database.js";
+import type { RpcObserver } from "../rpc/logging.js";
+
+/** The app's Prometheus metrics, in a registry of its own (several apps can share a process). */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Feeds RPC count and latency by method and code; hand it to the logging interceptor. */
+  readonly observeRpc: RpcObserver;
+  /** Counts a claims patch (or initial claims) rejected, by ErrorDetail reason. */
+  claimsRejected(reason: string): void;
+  /** Counts a created session. */
+  sessionCreated(): void;
+  /** Counts a revoked session. */
+  sessionRevoked(): void;
+}
+
+/** Creates the metrics; `poolStats` is read at each scrape. */
+export function createMetrics(poolStats: () => PoolStats): Metrics {
+  const registry = new Registry();
+  const rpcs = new Counter({
+    name: "tessera_rpc_requests_total",
+    help: "Finished RPCs by method and gRPC code.",
+    labelNames: ["method", "code"] as const,
+    registers: [registry],
+  });
+  const rpcSeconds = new Histogram({
+    name: "tessera_rpc_duration_seconds",
+    help: "RPC latency in seconds by method and gRPC code.",
+    labelNames: ["method", "code"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const claimsRejected = new Counter({
+    name: "tessera_claims_patches_rejected_total",
+    help: "Custom claims (patches or initial claims) rejected, by reason.",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  const created = new Counter({
+    name: "tessera_sessions_created_total",
+    help: "Sessions created.",
+    registers: [registry],
+  });
+  const revoked = new Counter({
+    name: "tessera_sessions_revoked_total",
+    help: "Sessions revoked.",
+    registers: [registry],
+  });
+  new Gauge({
+    name: "tessera_db_pool_connections",
+    help: "Database pool connections by state (in_use, idle); PGlite reports one connection.",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    collect() {
+      const stats = poolStats();
+      this.set({ state: "in_use" }, Math.max(0, stats.total - stats.idle));
+      this.set({ state: "idle" }, stats.idle);
+    },
+  });
+  new Gauge({
+    name: "tessera_db_pool_waiting",
+    help: "Queries waiting for a database pool connection.",
+    registers: [registry],
+    collect() {
+      this.set(poolStats().waiting);
+    },
+  });
+  return {
+    registry,
+    observeRpc(method, code, seconds) {
+      rpcs.inc({ method, code });
+      rpcSeconds.observe({ method, code }, seconds);
+    },
+    claimsRejected: (reason) => claimsRejected.inc({ reason }),
+    sessionCreated: () => created.inc(),
+    sessionRevoked: () => revoked.inc(),
+  };
+}

@@ -1,0 +1,47 @@
+import { isJsonObject } from "../claims/json.js";
+import { InvalidArgumentError } from "../errors.js";
+import { SESSION_DURATION_MINUTES, validAttributes, validRoles, validUserId } from "../routes/validate.js";
+import type { StytchDeps, StytchEndpoint } from "./stytch-endpoint.js";
+import { customClaimsFrom, durationFrom, given, type JsonBody, optionalString } from "./stytch-request.js";
+import { toStytchIssued } from "./stytch-session.js";
+
+/**
+ * POST /v1/sessions/tessera/create: a Tessera extension, not part of Stytch's API
+ * (Stytch starts sessions in its login products). Creates a session for a user
+ * the caller has authenticated itself.
+ */
+export function createSession(deps: StytchDeps): StytchEndpoint {
+  return {
+    method: "POST",
+    path: "/v1/sessions/tessera/create",
+    async handle({ body }) {
+      const issued = await deps.sessions.create({
+        userId: validUserId(optionalString(body, "user_id") ?? ""),
+        durationMinutes: durationFrom(body) ?? SESSION_DURATION_MINUTES.default,
+        customClaims: customClaimsFrom(body) ?? {},
+        attributes: attributesFrom(body),
+        roles: rolesFrom(body),
+      });
+      return toStytchIssued(issued);
+    },
+  };
+}
+
+function attributesFrom(body: JsonBody): { ipAddress: string; userAgent: string } {
+  const value = given(body, "attributes");
+  if (value === undefined) return validAttributes(undefined);
+  if (!isJsonObject(value)) throw new InvalidArgumentError("INVALID_ATTRIBUTES", "attributes must be a JSON object");
+  return validAttributes({
+    ipAddress: optionalString(value, "ip_address") ?? "",
+    userAgent: optionalString(value, "user_agent") ?? "",
+  });
+}
+
+function rolesFrom(body: JsonBody): readonly string[] {
+  const value = given(body, "roles");
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((role) => typeof role === "string")) {
+    throw new InvalidArgumentError("INVALID_ROLES", "roles must be a list of strings");
+  }
+  return validRoles(value);
+}

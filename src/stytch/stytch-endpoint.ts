@@ -1,0 +1,29 @@
+import type { KeyStore } from "../keys/key-store.js";
+import type { SessionService } from "../sessions/session.service.js";
+import type { JsonBody } from "./stytch-request.js";
+
+/** What the Stytch endpoints need from the app. */
+export interface StytchDeps {
+  readonly projectId: string;
+  readonly sessions: SessionService;
+  readonly keys: KeyStore;
+}
+
+/** The parts of a request an endpoint reads, already authenticated when the endpoint needs it. */
+export interface StytchInput {
+  /** The JSON body of a POST (`{}` for GET). */
+  readonly body: JsonBody;
+  readonly query: URLSearchParams;
+  /** Path parameters, decoded: `:name` segments of the pattern. */
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** One Stytch REST endpoint: method, path pattern, and the handler that returns the success body. */
+export interface StytchEndpoint {
+  readonly method: "GET" | "POST";
+  /** Path with `:name` segments, e.g. `/v1/sessions/jwks/:project_id`. */
+  readonly path: string;
+  /** True when the endpoint needs no HTTP Basic credentials. */
+  readonly public?: boolean;
+  handle(input: StytchInput): Promise<Record<string, unknown>>;
+}

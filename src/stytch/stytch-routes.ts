@@ -1,0 +1,108 @@
+import { randomUUID } from "node:crypto";
+import type { AppParts } from "../app.js";
+import { type HttpRequest, type HttpResponse, type HttpRoute, sendJson } from "../http/http-route.js";
+import type { Logger } from "../logger.js";
+import { authenticateSession } from "./authenticate-session.js";
+import { createBasicAuthCheck } from "./basic-auth.js";
+import { createSession } from "./create-session.js";
+import { getJwks } from "./get-jwks.js";
+import { getSessions } from "./get-sessions.js";
+import { readJsonObject } from "./read-json-body.js";
+import { revokeSession } from "./revoke-session.js";
+import type { StytchDeps, StytchEndpoint } from "./stytch-endpoint.js";
+import { StytchHttpError, toStytchError } from "./stytch-error.js";
+
+/** Every endpoint of the Stytch-compatible surface. */
+export function stytchEndpoints(deps: StytchDeps): StytchEndpoint[] {
+  return [authenticateSession(deps), getSessions(deps), revokeSession(deps), getJwks(deps), createSession(deps)];
+}
+
+/**
+ * The Stytch-compatible REST surface under /v1/, on when STYTCH_PROJECT_ID is set.
+ * It owns every /v1/ path (unknown ones answer a JSON 404) and no other.
+ */
+export function stytchHttpRoutes(parts: AppParts): HttpRoute[] {
+  const projectId = parts.config.stytchProjectId;
+  if (projectId === undefined) return [];
+  const endpoints = stytchEndpoints({ projectId, sessions: parts.sessions, keys: parts.keys });
+  const checkAuth = createBasicAuthCheck(projectId, parts.apiKeys);
+  const maxBytes = parts.config.maxRequestBytes;
+  return [
+    {
+      async handle(req, res, url) {
+        if (url.pathname !== "/v1" && !url.pathname.startsWith("/v1/")) return false;
+        await serve(req, res, url, { endpoints, checkAuth, maxBytes, logger: parts.logger });
+        return true;
+      },
+    },
+  ];
+}
+
+interface Surface {
+  readonly endpoints: readonly StytchEndpoint[];
+  readonly checkAuth: (header: string | undefined) => void;
+  readonly maxBytes: number;
+  readonly logger: Logger;
+}
+
+async function serve(req: HttpRequest, res: HttpResponse, url: URL, surface: Surface): Promise<void> {
+  const started = process.hrtime.bigint();
+  const requestId = `request-id-${randomUUID()}`;
+  const method = req.method ?? "GET";
+  let route = "unknown";
+  let status = 200;
+  let errorType: string | undefined;
+  try {
+    const matches = surface.endpoints.flatMap((endpoint) => {
+      const params = matchPath(endpoint.path, url.pathname);
+      return params === undefined ? [] : [{ endpoint, params }];
+    });
+    const match = matches.find((candidate) => candidate.endpoint.method === method);
+    if (match === undefined) {
+      if (matches.length === 0) throw new StytchHttpError(404, "route_not_found", `no route ${url.pathname}`);
+      const allow = matches.map((candidate) => candidate.endpoint.method).join(", ");
+      throw new StytchHttpError(405, "method_not_allowed", `${method} is not allowed here; use ${allow}`, { allow });
+    }
+    route = match.endpoint.path;
+    if (match.endpoint.public !== true) surface.checkAuth(req.headers.authorization);
+    const body = method === "POST" ? await readJsonObject(req, surface.maxBytes) : {};
+    const result = await match.endpoint.handle({ body, query: url.searchParams, params: match.params });
+    sendJson(res, 200, { status_code: 200, request_id: requestId, ...result });
+  } catch (err) {
+    const fields = toStytchError(err, surface.logger, route);
+    status = fields.status_code;
+    errorType = fields.error_type;
+    const headers = err instanceof StytchHttpError ? { ...err.headers } : {};
+    // An unread body would otherwise keep an HTTP/1.1 connection busy; HTTP/2 resets just the stream.
+    if (!req.complete && req.httpVersionMajor === 1) headers.connection = "close";
+    sendJson(res, status, { request_id: requestId, ...fields }, headers);
+  } finally {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    surface.logger.info(
+      { request_id: requestId, method, route, status, error_type: errorType, duration_ms: Math.round(ms * 1e3) / 1e3 },
+      "stytch",
+    );
+  }
+}
+
+/** Matches a path against a pattern with `:name` segments; undefined when it does not match. */
+function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split("/");
+  const got = path.split("/");
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [index, segment] of want.entries()) {
+    const actual = got[index] ?? "";
+    if (segment.startsWith(":")) {
+      if (actual === "") return undefined;
+      try {
+        params[segment.slice(1)] = decodeURIComponent(actual);
+      } catch {
+        return undefined;
+      }
+    } else if (segment !== actual) {
+      return undefined;
+    }
+  }
+  return params;
+}

@@ -1,0 +1,136 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+import { type Client, type Interceptor, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import pg from "pg";
+import { SessionService } from "../../gen/tessera/sessions/v1/session_service_pb.js";
+
+/** The API key every spawned server accepts. */
+export const PROCESS_API_KEY = "process-api-key-0123456789abcdef";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+
+/** A Tessera server running as its own OS process (`node --import tsx src/main.ts`). */
+export interface ServerProcess {
+  readonly port: number;
+  readonly baseUrl: string;
+  readonly child: ChildProcess;
+  /** Parsed JSON log lines written so far. */
+  readonly logs: Record<string, unknown>[];
+  /** A gRPC client over h2c sending the API key. */
+  client(): Client<typeof SessionService>;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL if it does not exit within 5 s. */
+  stop(): Promise<void>;
+}
+
+/** Spawns a server on DATABASE_URL `databaseUrl` and waits for its "listening" line. */
+export async function spawnServer(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      DATABASE_URL: databaseUrl,
+      API_KEYS: PROCESS_API_KEY,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      SWEEP_INTERVAL_SECONDS: "0",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = "";
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  const port = await new Promise<number>((done, fail) => {
+    let buffered = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString("utf8");
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) {
+        if (line.trim() === "") continue;
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (entry.msg === "listening") done(Number(entry.port));
+      }
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    void exited.then((code) => fail(new Error(`server exited (${code}) before listening: ${stderr}`)));
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const auth: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${PROCESS_API_KEY}`);
+    return next(req);
+  };
+  const transport = createGrpcTransport({ baseUrl, interceptors: [auth] });
+  return {
+    port,
+    baseUrl,
+    child,
+    logs,
+    exited,
+    client: () => createClient(SessionService, transport),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A fresh PostgreSQL database on the server of `adminUrl`, and how to drop it. */
+export interface ScratchDatabase {
+  readonly url: string;
+  /** Runs SQL on the scratch database with a short-lived connection. */
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
+  drop(): Promise<void>;
+}
+
+/** Creates a database named tessera_test_<random> next to `adminUrl`'s. */
+export async function createScratchDatabase(adminUrl: string): Promise<ScratchDatabase> {
+  const name = `tessera_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []) {
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      try {
+        return (await client.query<R>(text, values)).rows;
+      } finally {
+        await client.end();
+      }
+    },
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** The JSON payload of a JWT, without verifying it (tests verify elsewhere). */
+export function jwtPayload(jwt: string): Record<string, unknown> {
+  const part = jwt.split(".")[1] ?? "";
+  return JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as Record<string, unknown>;
+}
