@@ -11,6 +11,7 @@ import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
+import { type HttpRequest, type HttpResponse, type HttpRoute, sendJson } from "./http/http-route.js";
 import { createKeyStore, type KeyStore, retiredKeyLifetimeMs } from "./keys/key-store.js";
 import { createLogger, type Logger } from "./logger.js";
 import { instrumentSessions } from "./metrics/instrument-sessions.js";
@@ -23,14 +24,13 @@ import { opsHttpRoutes } from "./ops/ops-http-routes.js";
 import { registerReflection } from "./reflection/index.js";
 import { isPublicProcedure, registerSessionService } from "./routes/index.js";
 import { apiKeyInterceptor } from "./rpc/api-key.js";
-import { type HttpRequest, type HttpResponse, type HttpRoute, sendJson } from "./http/http-route.js";
 import { describe, errorMapperInterceptor } from "./rpc/error-mapper.js";
 import { loggingInterceptor } from "./rpc/logging.js";
 import { listenSniffing, type SniffingServer, type UniversalHandler } from "./server/protocol-sniffing-server.js";
-import { createSessionSweeper, type SessionSweeper } from "./sessions/session-sweeper.js";
 import { createSessionService, type SessionService } from "./sessions/session.service.js";
-import { createSessionJwts, type SessionJwts } from "./tokens/session-jwt.js";
+import { createSessionSweeper, type SessionSweeper } from "./sessions/session-sweeper.js";
 import { stytchHttpRoutes } from "./stytch/stytch-routes.js";
+import { createSessionJwts, type SessionJwts } from "./tokens/session-jwt.js";
 
 /** Parts of the app a test (or an embedding program) may replace. */
 export interface AppOverrides {
@@ -114,7 +114,11 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const apiKeys = resolveApiKeys(config, logger);
   const database =
     overrides.database ??
-    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize }));
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+    }));
   try {
     await migrateToLatest(database.db as never);
     const keys = createKeyStore(database.db, {
@@ -168,7 +172,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const parts: AppParts = { config, database, keys, sessions, logger, clock, metrics, apiKeys };
     const httpRoutes: HttpRoute[] = HTTP_ROUTE_FACTORIES.flatMap((factory) => factory(parts));
     const serveConnect = (req: HttpRequest, res: HttpResponse) =>
-      connectHandler(req as http.IncomingMessage & http2.Http2ServerRequest, res as http.ServerResponse & http2.Http2ServerResponse);
+      connectHandler(
+        req as http.IncomingMessage & http2.Http2ServerRequest,
+        res as http.ServerResponse & http2.Http2ServerResponse,
+      );
     const handler: UniversalHandler = (req, res) => {
       void routeHttp(httpRoutes, req, res, serveConnect).catch((err: unknown) => {
         logger.error({ err: describe(err) }, "http route failed");

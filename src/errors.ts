@@ -41,12 +41,10 @@ export class ClaimsTooLargeError extends TesseraError {
     readonly size: number,
     readonly limit: number,
   ) {
-    super(
-      "invalid_argument",
-      "CLAIMS_TOO_LARGE",
-      `custom claims are ${size} bytes, over the limit of ${limit} bytes`,
-      { size: String(size), limit: String(limit) },
-    );
+    super("invalid_argument", "CLAIMS_TOO_LARGE", `custom claims are ${size} bytes, over the limit of ${limit} bytes`, {
+      size: String(size),
+      limit: String(limit),
+    });
   }
 }
 
@@ -91,12 +89,10 @@ export class ClaimsVersionMismatchError extends TesseraError {
     readonly expected: bigint,
     readonly actual: bigint,
   ) {
-    super(
-      "aborted",
-      "CLAIMS_VERSION_MISMATCH",
-      `claims_version is ${actual}, expected ${expected}`,
-      { expected: String(expected), actual: String(actual) },
-    );
+    super("aborted", "CLAIMS_VERSION_MISMATCH", `claims_version is ${actual}, expected ${expected}`, {
+      expected: String(expected),
+      actual: String(actual),
+    });
   }
 }
 

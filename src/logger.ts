@@ -1,4 +1,4 @@
-import { pino, type Logger as PinoLogger } from "pino";
+import { type Logger as PinoLogger, pino } from "pino";
 
 /** The structured JSON logger. Callers log names, codes and durations, never tokens, JWTs, keys or claim values. */
 export type Logger = PinoLogger;

@@ -5,10 +5,11 @@ import { ConfigError, parseConfig } from "./config.js";
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
   const app = await createApp(config);
-  await app.listen();
   const stop = (signal: string) => {
+    // close() stops accepting synchronously, so once this line is out no new connection gets in.
+    const closing = app.close();
     app.logger.info({ signal }, "shutting down");
-    app.close().then(
+    closing.then(
       () => process.exit(0),
       (err: unknown) => {
         app.logger.error({ err: err instanceof Error ? err.message : String(err) }, "shutdown failed");
@@ -16,8 +17,10 @@ async function main(): Promise<void> {
       },
     );
   };
+  // Handlers go in before listening: a signal right after start must still shut down cleanly.
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+  await app.listen();
 }
 
 main().catch((err: unknown) => {

@@ -1,7 +1,7 @@
-import { assertClaimsObject, assertClaimsSize, assertJsonClaims, assertNoReservedClaims } from "./validate-claims.js";
-import { mergePatch } from "./merge-patch.js";
 import type { ClaimsPolicy } from "./claims-policy.js";
 import type { JsonObject } from "./json.js";
+import { mergePatch } from "./merge-patch.js";
+import { assertClaimsObject, assertClaimsSize, assertJsonClaims, assertNoReservedClaims } from "./validate-claims.js";
 
 /** Validates a merge patch, applies it to the current claims, and returns the checked result; mutates nothing. */
 export function applyClaimsPatch(current: JsonObject, patch: JsonObject, policy: ClaimsPolicy): JsonObject {

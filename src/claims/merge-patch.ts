@@ -1,5 +1,5 @@
-import { cloneJson, getOwn, isJsonObject, setOwn } from "./json.js";
 import type { JsonObject } from "./json.js";
+import { cloneJson, getOwn, isJsonObject, setOwn } from "./json.js";
 
 /** Applies an RFC 7396 JSON Merge Patch to an object; returns a fresh object and mutates neither input. */
 export function mergePatch(target: JsonObject, patch: JsonObject): JsonObject {

@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { ClaimsTooLargeError, InvalidClaimsError, ReservedClaimError } from "../errors.js";
-import { isReservedClaim } from "./claims-policy.js";
 import type { ClaimsPolicy } from "./claims-policy.js";
+import { isReservedClaim } from "./claims-policy.js";
 import type { JsonObject } from "./json.js";
 
 // Keys can be arbitrarily long; error text stays short enough for logs.
@@ -66,10 +66,9 @@ function ownEntries(value: object): Array<[string, unknown]> {
 
 function checkDepth(at: Location, policy: ClaimsPolicy): void {
   if (at.depth > policy.maxDepth) {
-    throw new InvalidClaimsError(
-      `custom claims nest deeper than ${policy.maxDepth} levels at ${quotedPath(at)}`,
-      { max_depth: String(policy.maxDepth) },
-    );
+    throw new InvalidClaimsError(`custom claims nest deeper than ${policy.maxDepth} levels at ${quotedPath(at)}`, {
+      max_depth: String(policy.maxDepth),
+    });
   }
 }
 
@@ -94,7 +93,12 @@ function keyPath(location: Location): string {
   for (let at: Location | undefined = location; at?.parent !== undefined; at = at.parent) {
     segments.push(at.key.replaceAll("~", "~0").replaceAll("/", "~1"));
   }
-  return truncate(segments.reverse().map((segment) => `/${segment}`).join(""));
+  return truncate(
+    segments
+      .reverse()
+      .map((segment) => `/${segment}`)
+      .join(""),
+  );
 }
 
 function quotedPath(at: Location): string {

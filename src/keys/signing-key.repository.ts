@@ -27,7 +27,13 @@ export function findActiveKey(db: Db): Promise<SigningKeyRow | undefined> {
 /** Stores a new key. */
 export async function insertKey(
   db: Db,
-  key: { kid: string; alg: string; privateJwk: Record<string, unknown>; publicJwk: Record<string, unknown>; createdAt: Date },
+  key: {
+    kid: string;
+    alg: string;
+    privateJwk: Record<string, unknown>;
+    publicJwk: Record<string, unknown>;
+    createdAt: Date;
+  },
 ): Promise<void> {
   await db
     .insertInto("signing_keys")

@@ -14,7 +14,11 @@ export class UnknownHealthServiceError extends TesseraError {
  * Registers grpc.health.v1.Health. Every service needs the database, so each
  * one (and "", the server as a whole) is SERVING exactly while it answers.
  */
-export function registerHealthService(router: ConnectRouter, health: DatabaseHealth, services: readonly string[]): void {
+export function registerHealthService(
+  router: ConnectRouter,
+  health: DatabaseHealth,
+  services: readonly string[],
+): void {
   const known = new Set(["", ...services, Health.typeName]);
   const statusOf = (up: boolean) => (up ? Status.SERVING : Status.NOT_SERVING);
   router.service(Health, {

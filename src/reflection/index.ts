@@ -6,12 +6,12 @@ import { create, createFileRegistry, type DescFile, type FileRegistry } from "@b
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import {
-  ServerReflection as ServerReflectionV1,
   file_grpc_reflection_v1_reflection,
+  ServerReflection as ServerReflectionV1,
 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import {
-  ServerReflection as ServerReflectionV1alpha,
   file_grpc_reflection_v1alpha_reflection,
+  ServerReflection as ServerReflectionV1alpha,
 } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { createReflectionServices } from "./reflection-service.js";
 

@@ -7,28 +7,28 @@
  */
 import {
   create,
-  fromBinary,
-  toBinary,
   type DescEnum,
   type DescExtension,
   type DescFile,
   type DescMessage,
   type FileRegistry,
+  fromBinary,
   type MessageInitShape,
+  toBinary,
 } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
-  ServerReflection as ServerReflectionV1,
-  ServerReflectionRequestSchema,
-  ServerReflectionResponseSchema,
   type ServerReflectionRequest,
+  ServerReflectionRequestSchema,
   type ServerReflectionResponse,
+  ServerReflectionResponseSchema,
+  type ServerReflection as ServerReflectionV1,
 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import {
-  ServerReflection as ServerReflectionV1alpha,
   ServerReflectionRequestSchema as ServerReflectionRequestSchemaV1alpha,
   ServerReflectionResponseSchema as ServerReflectionResponseSchemaV1alpha,
+  type ServerReflection as ServerReflectionV1alpha,
 } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 
 /** gRPC status codes used in error_response. */
@@ -116,10 +116,7 @@ export function createReflectionResponder(
 }
 
 /** Creates the v1 and v1alpha ServerReflectionInfo implementations over `registry`, listing `serviceNames`. */
-export function createReflectionServices(
-  registry: FileRegistry,
-  serviceNames: readonly string[],
-): ReflectionServices {
+export function createReflectionServices(registry: FileRegistry, serviceNames: readonly string[]): ReflectionServices {
   const respond = createReflectionResponder(registry, serviceNames);
   return {
     v1: {

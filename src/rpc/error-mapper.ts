@@ -1,8 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
 import { isDatabaseUnavailable } from "../db/database.js";
 import { type ErrorKind, TesseraError } from "../errors.js";
-import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
 import type { Logger } from "../logger.js";
 
 const CODES: Readonly<Record<ErrorKind, Code>> = {
@@ -60,9 +60,7 @@ function withDetail(
 }
 
 function connectReason(code: Code): string {
-  return `RPC_${Code[code]
-    .replace(/([a-z])([A-Z])/g, "$1_$2")
-    .toUpperCase()}`;
+  return `RPC_${Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()}`;
 }
 
 /** Name, code and message of an error, without its cause chain or any driver detail field that may hold data. */

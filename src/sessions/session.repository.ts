@@ -60,7 +60,10 @@ export async function touchActive(
     .set(
       durationMinutes === undefined
         ? { last_accessed_at: accessed }
-        : { last_accessed_at: accessed, expires_at: sql<Date>`${accessed} + make_interval(mins => ${durationMinutes})` },
+        : {
+            last_accessed_at: accessed,
+            expires_at: sql<Date>`${accessed} + make_interval(mins => ${durationMinutes})`,
+          },
     )
     .where(...keyFilter(key))
     .where("revoked_at", "is", null)
@@ -120,7 +123,11 @@ export async function revoke(db: Db, key: SessionKey, now: Date): Promise<boolea
 
 /** Reads a session by key whatever its state (for tests and admin use). */
 export async function findAny(db: Db, key: SessionKey): Promise<Session | undefined> {
-  const row = await db.selectFrom("sessions").selectAll().where(...keyFilter(key)).executeTakeFirst();
+  const row = await db
+    .selectFrom("sessions")
+    .selectAll()
+    .where(...keyFilter(key))
+    .executeTakeFirst();
   return row && toSession(row);
 }
 
@@ -128,12 +135,7 @@ export async function findAny(db: Db, key: SessionKey): Promise<Session | undefi
  * Deletes up to `limit` sessions that expired before `expiredBefore` or were
  * revoked before `revokedBefore`. Returns how many were deleted.
  */
-export async function deleteStale(
-  db: Db,
-  expiredBefore: Date,
-  revokedBefore: Date,
-  limit: number,
-): Promise<number> {
+export async function deleteStale(db: Db, expiredBefore: Date, revokedBefore: Date, limit: number): Promise<number> {
   const result = await db
     .deleteFrom("sessions")
     .where(

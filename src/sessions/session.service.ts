@@ -121,7 +121,8 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
           if (input.expectedClaimsVersion !== undefined && input.expectedClaimsVersion !== current.claimsVersion) {
             throw new ClaimsVersionMismatchError(input.expectedClaimsVersion, current.claimsVersion);
           }
-          const claims = patch === undefined ? current.customClaims : applyClaimsPatch(current.customClaims, patch, claimsPolicy);
+          const claims =
+            patch === undefined ? current.customClaims : applyClaimsPatch(current.customClaims, patch, claimsPolicy);
           return repo.updateAuthenticated(trx, current.id, {
             lastAccessedAt: lockedNow,
             expiresAt: expiresAt ?? current.expiresAt,

@@ -1,9 +1,9 @@
 import { Buffer } from "node:buffer";
-import { describe, it, expect } from "vitest";
-import { ClaimsTooLargeError, InvalidClaimsError, ReservedClaimError } from "../../src/errors.js";
-import { DEFAULT_CLAIMS_POLICY, applyClaimsPatch, validateInitialClaims } from "../../src/claims/index.js";
+import { describe, expect, it } from "vitest";
 import type { JsonObject } from "../../src/claims/index.js";
-import { SECRET, expectClaimsError } from "./helpers.js";
+import { applyClaimsPatch, DEFAULT_CLAIMS_POLICY, validateInitialClaims } from "../../src/claims/index.js";
+import { ClaimsTooLargeError, InvalidClaimsError, ReservedClaimError } from "../../src/errors.js";
+import { expectClaimsError, SECRET } from "./helpers.js";
 
 const policy = DEFAULT_CLAIMS_POLICY;
 
@@ -21,9 +21,9 @@ describe("unusual keys and values are data", () => {
     ["Cyrillic", { ключ: "значение" }],
     ["CJK", { 鍵: "値", nested: { 名前: ["太郎", "花子"] } }],
     ["emoji", { "😀": "🎉", "👩‍👩‍👧": { "🔑": "🗝️" } }],
-    ["accents and combining marks", { "é": "e\u0301", café: "naïve" }],
+    ["accents and combining marks", { é: "e\u0301", café: "naïve" }],
     ["right-to-left", { مفتاح: "قيمة" }],
-    ["control and escape characters", { "tab\tnew\nline": "quote\" back\\slash", "\u0000": "\u0000" }],
+    ["control and escape characters", { "tab\tnew\nline": 'quote" back\\slash', "\u0000": "\u0000" }],
     ["lone surrogates", { "\uD800": "\uDFFF" }],
     ["whitespace keys", { " ": " ", "\u00a0": "\u2003" }],
   ];

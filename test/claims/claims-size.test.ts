@@ -1,8 +1,8 @@
 import { Buffer } from "node:buffer";
-import { describe, it, expect } from "vitest";
-import { ClaimsTooLargeError } from "../../src/errors.js";
-import { DEFAULT_CLAIMS_POLICY, applyClaimsPatch, validateInitialClaims } from "../../src/claims/index.js";
+import { describe, expect, it } from "vitest";
 import type { ClaimsPolicy, JsonObject } from "../../src/claims/index.js";
+import { applyClaimsPatch, DEFAULT_CLAIMS_POLICY, validateInitialClaims } from "../../src/claims/index.js";
+import { ClaimsTooLargeError } from "../../src/errors.js";
 import { deepFreeze, expectClaimsError } from "./helpers.js";
 
 const policy = DEFAULT_CLAIMS_POLICY;

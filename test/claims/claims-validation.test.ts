@@ -1,8 +1,8 @@
-import { describe, it, expect } from "vitest";
-import { InvalidClaimsError } from "../../src/errors.js";
-import { DEFAULT_CLAIMS_POLICY, applyClaimsPatch, mergePatch, validateInitialClaims } from "../../src/claims/index.js";
+import { describe, expect, it } from "vitest";
 import type { ClaimsPolicy, JsonObject } from "../../src/claims/index.js";
-import { SECRET, deepFreeze, expectClaimsError, nestedArray, nestedObject } from "./helpers.js";
+import { applyClaimsPatch, DEFAULT_CLAIMS_POLICY, mergePatch, validateInitialClaims } from "../../src/claims/index.js";
+import { InvalidClaimsError } from "../../src/errors.js";
+import { deepFreeze, expectClaimsError, nestedArray, nestedObject, SECRET } from "./helpers.js";
 
 const policy = DEFAULT_CLAIMS_POLICY;
 const asClaims = (value: unknown): JsonObject => value as JsonObject;
@@ -160,7 +160,9 @@ describe("depth", () => {
 
   it("scalars and empty containers at the deepest level do not add depth", () => {
     const limited: ClaimsPolicy = { ...policy, maxDepth: 2 };
-    expect(applyClaimsPatch({}, { a: { b: 1, c: "s", d: true } }, limited)).toStrictEqual({ a: { b: 1, c: "s", d: true } });
+    expect(applyClaimsPatch({}, { a: { b: 1, c: "s", d: true } }, limited)).toStrictEqual({
+      a: { b: 1, c: "s", d: true },
+    });
     expectInvalid(() => applyClaimsPatch({}, { a: { b: {} } }, limited));
     expectInvalid(() => applyClaimsPatch({}, { a: { b: [] } }, limited));
   });

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
-import type { TesseraError } from "../../src/errors.js";
 import type { JsonObject, JsonValue } from "../../src/claims/index.js";
+import type { TesseraError } from "../../src/errors.js";
 
 /** A distinctive claim value that must never show up in an error message or metadata. */
 export const SECRET = "s3cret-claim-value";

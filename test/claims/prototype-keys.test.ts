@@ -1,6 +1,6 @@
-import { describe, it, expect, afterEach } from "vitest";
-import { DEFAULT_CLAIMS_POLICY, applyClaimsPatch, mergePatch, validateInitialClaims } from "../../src/claims/index.js";
+import { afterEach, describe, expect, it } from "vitest";
 import type { JsonObject } from "../../src/claims/index.js";
+import { applyClaimsPatch, DEFAULT_CLAIMS_POLICY, mergePatch, validateInitialClaims } from "../../src/claims/index.js";
 import { containersOf } from "./helpers.js";
 
 const KEYS = ["__proto__", "constructor", "prototype"] as const;
@@ -95,7 +95,7 @@ describe.each(KEYS)("the key %s is ordinary data", (key) => {
 });
 
 describe("prototype pollution", () => {
-  it("JSON.parse('{\"__proto__\": {\"polluted\": 1}}') as a patch pollutes nothing", () => {
+  it('JSON.parse(\'{"__proto__": {"polluted": 1}}\') as a patch pollutes nothing', () => {
     const patch = JSON.parse('{"__proto__": {"polluted": 1}}') as JsonObject;
     const result = applyClaimsPatch({}, patch, policy);
     expect(Object.getPrototypeOf(result)).toBe(Object.prototype);

@@ -1,14 +1,14 @@
-import { describe, it, expect } from "vitest";
-import { ReservedClaimError } from "../../src/errors.js";
+import { describe, expect, it } from "vitest";
+import type { ClaimsPolicy, JsonObject, JsonValue } from "../../src/claims/index.js";
 import {
-  DEFAULT_CLAIMS_POLICY,
-  RESERVED_CLAIMS,
   applyClaimsPatch,
+  DEFAULT_CLAIMS_POLICY,
   isReservedClaim,
+  RESERVED_CLAIMS,
   validateInitialClaims,
 } from "../../src/claims/index.js";
-import type { ClaimsPolicy, JsonObject, JsonValue } from "../../src/claims/index.js";
-import { SECRET, deepFreeze, expectClaimsError } from "./helpers.js";
+import { ReservedClaimError } from "../../src/errors.js";
+import { deepFreeze, expectClaimsError, SECRET } from "./helpers.js";
 
 const policy = DEFAULT_CLAIMS_POLICY;
 
@@ -51,41 +51,59 @@ describe("reserved claim names", () => {
     expect(current).toStrictEqual({ keep: 1 });
   });
 
-  it.each(["https://tessera.dev/role", "https://tessera.dev/", "https://tessera.dev/a/b?c"])(
-    "rejects the namespace-prefixed key %s",
-    (claim) => {
-      expectReserved(() => applyClaimsPatch({}, { [claim]: SECRET }, policy), claim);
-      expectReserved(() => applyClaimsPatch({}, { [claim]: null }, policy), claim);
-    },
-  );
+  it.each([
+    "https://tessera.dev/role",
+    "https://tessera.dev/",
+    "https://tessera.dev/a/b?c",
+  ])("rejects the namespace-prefixed key %s", (claim) => {
+    expectReserved(() => applyClaimsPatch({}, { [claim]: SECRET }, policy), claim);
+    expectReserved(() => applyClaimsPatch({}, { [claim]: null }, policy), claim);
+  });
 
-  it.each(["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "https://tessera.dev/role"])(
-    "allows %s as a nested key",
-    (claim) => {
-      const patch: JsonObject = { app: { [claim]: "x", list: [{ [claim]: 1 }], deeper: { [claim]: { [claim]: null } } } };
-      expect(applyClaimsPatch({}, patch, policy)).toStrictEqual({
-        app: { [claim]: "x", list: [{ [claim]: 1 }], deeper: { [claim]: {} } },
-      });
-    },
-  );
+  it.each([
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "https://tessera.dev/role",
+  ])("allows %s as a nested key", (claim) => {
+    const patch: JsonObject = { app: { [claim]: "x", list: [{ [claim]: 1 }], deeper: { [claim]: { [claim]: null } } } };
+    expect(applyClaimsPatch({}, patch, policy)).toStrictEqual({
+      app: { [claim]: "x", list: [{ [claim]: 1 }], deeper: { [claim]: {} } },
+    });
+  });
 
-  it.each(["ISS", "Sub", "issuer", "iss ", " iss", "https://tessera.dev", "http://tessera.dev/role", "role"])(
-    "allows the unreserved top-level key %j",
-    (claim) => {
-      expect(applyClaimsPatch({}, { [claim]: 1 }, policy)).toStrictEqual({ [claim]: 1 });
-    },
-  );
+  it.each([
+    "ISS",
+    "Sub",
+    "issuer",
+    "iss ",
+    " iss",
+    "https://tessera.dev",
+    "http://tessera.dev/role",
+    "role",
+  ])("allows the unreserved top-level key %j", (claim) => {
+    expect(applyClaimsPatch({}, { [claim]: 1 }, policy)).toStrictEqual({ [claim]: 1 });
+  });
 });
 
 describe("custom namespace policy", () => {
   const stytch: ClaimsPolicy = { ...policy, namespace: "https://stytch.com/" };
 
   it("rejects keys in the custom namespace", () => {
-    expectReserved(() => applyClaimsPatch({}, { "https://stytch.com/role": SECRET }, stytch), "https://stytch.com/role");
+    expectReserved(
+      () => applyClaimsPatch({}, { "https://stytch.com/role": SECRET }, stytch),
+      "https://stytch.com/role",
+    );
   });
 
   it("no longer reserves the default namespace", () => {
-    expect(applyClaimsPatch({}, { "https://tessera.dev/role": 1 }, stytch)).toStrictEqual({ "https://tessera.dev/role": 1 });
+    expect(applyClaimsPatch({}, { "https://tessera.dev/role": 1 }, stytch)).toStrictEqual({
+      "https://tessera.dev/role": 1,
+    });
   });
 
   it.each(RESERVED_CLAIMS)("still rejects %s", (claim) => {

@@ -1,7 +1,7 @@
-import { describe, it, expect } from "vitest";
-import { InvalidClaimsError } from "../../src/errors.js";
-import { DEFAULT_CLAIMS_POLICY, applyClaimsPatch, mergePatch } from "../../src/claims/index.js";
+import { describe, expect, it } from "vitest";
 import type { JsonObject, JsonValue } from "../../src/claims/index.js";
+import { applyClaimsPatch, DEFAULT_CLAIMS_POLICY, mergePatch } from "../../src/claims/index.js";
+import { InvalidClaimsError } from "../../src/errors.js";
 import { expectClaimsError } from "./helpers.js";
 
 interface Case {
@@ -30,7 +30,12 @@ const appendixA: readonly Case[] = [
   { name: "A.10 array replaces object", original: { a: "b" }, patch: ["c"], result: ["c"] },
   { name: "A.11 null patch yields null", original: { a: "foo" }, patch: null, result: null },
   { name: "A.12 string patch yields string", original: { a: "foo" }, patch: "bar", result: "bar" },
-  { name: "A.13 keeps a null already in the target", original: { e: null }, patch: { a: 1 }, result: { e: null, a: 1 } },
+  {
+    name: "A.13 keeps a null already in the target",
+    original: { e: null },
+    patch: { a: 1 },
+    result: { e: null, a: 1 },
+  },
   {
     name: "A.14 object replaces array, dropping its nulls",
     original: [1, 2],
@@ -53,7 +58,16 @@ describe("RFC 7396 Appendix A: object original and object patch, at the top leve
 
   it("covers the ten object/object cases", () => {
     expect(cases.map((c) => c.name.split(" ")[0])).toStrictEqual([
-      "A.1", "A.2", "A.3", "A.4", "A.5", "A.6", "A.7", "A.8", "A.13", "A.15",
+      "A.1",
+      "A.2",
+      "A.3",
+      "A.4",
+      "A.5",
+      "A.6",
+      "A.7",
+      "A.8",
+      "A.13",
+      "A.15",
     ]);
   });
 

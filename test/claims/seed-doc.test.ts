@@ -1,7 +1,7 @@
-import { describe, it, expect } from "vitest";
-import { ReservedClaimError } from "../../src/errors.js";
-import { DEFAULT_CLAIMS_POLICY, applyClaimsPatch, validateInitialClaims } from "../../src/claims/index.js";
+import { describe, expect, it } from "vitest";
 import type { JsonObject } from "../../src/claims/index.js";
+import { applyClaimsPatch, DEFAULT_CLAIMS_POLICY, validateInitialClaims } from "../../src/claims/index.js";
+import { ReservedClaimError } from "../../src/errors.js";
 import { expectClaimsError } from "./helpers.js";
 
 // Examples from Stytch's "Adding custom claims to sessions" (shared/seed/custom-claims.txt).

@@ -1,5 +1,5 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
 import {
@@ -14,7 +14,9 @@ const DATABASE_URL = process.env.DATABASE_URL;
 
 /** The stored row of a session, as PostgreSQL prints it, for byte-for-byte comparison. */
 async function storedRow(db: ScratchDatabase, sessionId: string): Promise<string> {
-  const rows = await db.query<{ row: string }>("select s::text as row from sessions s where session_id = $1", [sessionId]);
+  const rows = await db.query<{ row: string }>("select s::text as row from sessions s where session_id = $1", [
+    sessionId,
+  ]);
   return rows[0]?.row ?? "";
 }
 

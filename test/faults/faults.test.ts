@@ -1,5 +1,7 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
 import {
   createScratchDatabase,
@@ -31,7 +33,9 @@ async function expectConsistent(db: ScratchDatabase, tokens: readonly string[], 
     expect(Object.keys(row.custom_claims).length).toBe(Number(row.claims_version));
     for (const r of records) if (r.worker === worker && r.ok) expect(row.custom_claims).toHaveProperty(r.key);
   });
-  expect(await db.query("select pid from pg_locks where locktype = 'tuple' or (locktype = 'transactionid' and not granted)")).toEqual([]);
+  expect(
+    await db.query("select pid from pg_locks where locktype = 'tuple' or (locktype = 'transactionid' and not granted)"),
+  ).toEqual([]);
 }
 
 // Runs as root (CI does) with PostgreSQL 15's binaries installed; the cluster is private to this file.
@@ -58,7 +62,7 @@ describe.runIf(canRunPrivatePostgres())("faults on a private PostgreSQL cluster"
     cluster?.destroy();
   });
 
-  it("fails fast with UNAVAILABLE while PostgreSQL is down and serves again once it is back, without a restart", async () => {
+  it("fails fast with UNAVAILABLE and reports not ready while PostgreSQL is down, and serves again once it is back, without a restart", async () => {
     const load = startPatchLoad(tokens, clientFor, "outage", 2);
     await vi.waitFor(() => expect(load.successes()).toBeGreaterThan(30), { timeout: 20_000, interval: 20 });
     cluster.stop();
@@ -71,14 +75,28 @@ describe.runIf(canRunPrivatePostgres())("faults on a private PostgreSQL cluster"
             { credential: { case: "sessionToken", value: tokens[i] as string }, sessionCustomClaims: { down: true } },
             { timeoutMs: CALL_TIMEOUT_MS },
           )
-          .then(() => undefined, (e: unknown) => ConnectError.from(e));
+          .then(
+            () => undefined,
+            (e: unknown) => ConnectError.from(e),
+          );
         expect(err?.code).toBe(Code.Unavailable);
         expect(err?.findDetails(ErrorDetailSchema)[0]?.reason).toBe("DATABASE_UNAVAILABLE");
         const created = await server
           .client()
           .createSession({ userId: "fault-while-down" }, { timeoutMs: CALL_TIMEOUT_MS })
-          .then(() => undefined, (e: unknown) => ConnectError.from(e));
+          .then(
+            () => undefined,
+            (e: unknown) => ConnectError.from(e),
+          );
         expect(created?.code).toBe(Code.Unavailable);
+        // Readiness follows the database: /readyz answers 503 and the gRPC health service NOT_SERVING.
+        expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(503);
+        const health = createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
+        await vi.waitFor(
+          async () =>
+            expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING),
+          { timeout: 15_000, interval: 100 },
+        );
       }
     } finally {
       cluster.start();
@@ -89,16 +107,33 @@ describe.runIf(canRunPrivatePostgres())("faults on a private PostgreSQL cluster"
     await vi.waitFor(
       async () => {
         for (const [i, server] of servers.entries()) {
-          await server.client().authenticateSession({ credential: { case: "sessionToken", value: tokens[i] as string } });
+          await server
+            .client()
+            .authenticateSession({ credential: { case: "sessionToken", value: tokens[i] as string } });
         }
       },
       { timeout: 30_000, interval: 200 },
     );
-    await vi.waitFor(() => expect(load.successes()).toBeGreaterThan(afterRestart + 30), { timeout: 30_000, interval: 20 });
+    await vi.waitFor(() => expect(load.successes()).toBeGreaterThan(afterRestart + 30), {
+      timeout: 30_000,
+      interval: 20,
+    });
+    for (const server of servers) {
+      expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
+      const health = createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
+      await vi.waitFor(
+        async () =>
+          expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING),
+        { timeout: 15_000, interval: 100 },
+      );
+    }
     const records = await load.stop();
     expect(servers.every((s) => s.child.exitCode === null && s.child.signalCode === null)).toBe(true);
     for (const r of records.filter((r) => !r.ok)) {
-      expect({ code: r.code, reason: r.reason }).toEqual({ code: String(Code.Unavailable), reason: "DATABASE_UNAVAILABLE" });
+      expect({ code: r.code, reason: r.reason }).toEqual({
+        code: String(Code.Unavailable),
+        reason: "DATABASE_UNAVAILABLE",
+      });
     }
     expect(failedWhileDown.length).toBeGreaterThan(0);
     await expectConsistent(db, tokens, records);
@@ -116,7 +151,8 @@ describe.runIf(canRunPrivatePostgres())("faults on a private PostgreSQL cluster"
     await victim.exited;
     const survivorsBefore = load.records.filter((r) => r.ok && r.worker % 3 !== 2).length;
     await vi.waitFor(
-      () => expect(load.records.filter((r) => r.ok && r.worker % 3 !== 2).length).toBeGreaterThan(survivorsBefore + 100),
+      () =>
+        expect(load.records.filter((r) => r.ok && r.worker % 3 !== 2).length).toBeGreaterThan(survivorsBefore + 100),
       { timeout: 30_000, interval: 20 },
     );
     const records = await load.stop();
@@ -125,16 +161,14 @@ describe.runIf(canRunPrivatePostgres())("faults on a private PostgreSQL cluster"
     // The victim's sessions are not left locked: the survivors can patch them at once.
     const survivor = servers[0] as ServerProcess;
     for (const w of [2, 5]) {
-      await survivor.client().authenticateSession(
-        { credential: { case: "sessionToken", value: tokens[w] as string }, sessionCustomClaims: { after: w } },
-        { timeoutMs: CALL_TIMEOUT_MS },
-      );
+      await survivor
+        .client()
+        .authenticateSession(
+          { credential: { case: "sessionToken", value: tokens[w] as string }, sessionCustomClaims: { after: w } },
+          { timeoutMs: CALL_TIMEOUT_MS },
+        );
     }
-    const withAfter = [
-      ...records,
-      { worker: 2, key: "after", ok: true },
-      { worker: 5, key: "after", ok: true },
-    ];
+    const withAfter = [...records, { worker: 2, key: "after", ok: true }, { worker: 5, key: "after", ok: true }];
     await expectConsistent(db, tokens, withAfter);
   });
 });

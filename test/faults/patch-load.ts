@@ -1,7 +1,7 @@
-import { ConnectError } from "@connectrpc/connect";
 import type { Client } from "@connectrpc/connect";
-import type { SessionService } from "../../gen/tessera/sessions/v1/session_service_pb.js";
+import { ConnectError } from "@connectrpc/connect";
 import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
+import type { SessionService } from "../../gen/tessera/sessions/v1/session_service_pb.js";
 
 /** One finished call of the load. */
 export interface CallRecord {
@@ -44,7 +44,13 @@ export function startPatchLoad(
         records.push({ worker: w, key, ok: true });
       } catch (err) {
         const e = ConnectError.from(err);
-        records.push({ worker: w, key, ok: false, code: String(e.code), reason: e.findDetails(ErrorDetailSchema)[0]?.reason });
+        records.push({
+          worker: w,
+          key,
+          ok: false,
+          code: String(e.code),
+          reason: e.findDetails(ErrorDetailSchema)[0]?.reason,
+        });
         // Back off a little after a failure so a down database is not spun on.
         await new Promise((r) => setTimeout(r, 20));
       }

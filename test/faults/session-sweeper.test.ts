@@ -8,7 +8,12 @@ const MINUTE = 60_000;
 /** A clock the test moves by hand. */
 function manualClock(start: number) {
   let now = start;
-  return { clock: () => new Date(now), advance: (ms: number) => void (now += ms) };
+  return {
+    clock: () => new Date(now),
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 async function sessionCount(t: TestApp): Promise<number> {
@@ -32,8 +37,12 @@ describe.each(backends())("session sweeper on %s", (backend) => {
   it("deletes expired sessions and sessions revoked longer ago than the retention, in batches of SWEEP_BATCH_SIZE", async () => {
     const client = t.client("connect");
     await t.app.sweeper.sweepOnce();
-    await Promise.all([0, 1, 2, 3, 4].map((i) => client.createSession({ userId: `short-${i}`, sessionDurationMinutes: 5 })));
-    const revoked = await Promise.all([0, 1, 2].map((i) => client.createSession({ userId: `revoked-${i}`, sessionDurationMinutes: 600 })));
+    await Promise.all(
+      [0, 1, 2, 3, 4].map((i) => client.createSession({ userId: `short-${i}`, sessionDurationMinutes: 5 })),
+    );
+    const revoked = await Promise.all(
+      [0, 1, 2].map((i) => client.createSession({ userId: `revoked-${i}`, sessionDurationMinutes: 600 })),
+    );
     const kept = await client.createSession({ userId: "kept", sessionDurationMinutes: 600 });
     for (const r of revoked) await client.revokeSession({ target: { case: "sessionToken", value: r.sessionToken } });
     expect(await sessionCount(t)).toBe(9);
@@ -59,7 +68,10 @@ describe.each(backends())("session sweeper on %s", (backend) => {
     const client = t.client("connect");
     const s = await client.createSession({ userId: "extended", sessionDurationMinutes: 5 });
     time.advance(4 * MINUTE);
-    await client.authenticateSession({ credential: { case: "sessionToken", value: s.sessionToken }, sessionDurationMinutes: 60 });
+    await client.authenticateSession({
+      credential: { case: "sessionToken", value: s.sessionToken },
+      sessionDurationMinutes: 60,
+    });
     time.advance(2 * MINUTE);
     await t.app.sweeper.sweepOnce();
     await client.authenticateSession({ credential: { case: "sessionToken", value: s.sessionToken } });

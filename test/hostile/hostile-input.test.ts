@@ -4,9 +4,9 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthenticateSessionRequestSchema, SessionService } from "../../gen/tessera/sessions/v1/session_service_pb.js";
 import type { JsonObject } from "../../src/claims/json.js";
+import { jwtPayload } from "../concurrency/server-process.js";
 import { backends } from "../support/backends.js";
 import { startTestApp, TEST_API_KEY, type TestApp } from "../support/test-app.js";
-import { jwtPayload } from "../concurrency/server-process.js";
 import { deepStructBinary, outcomeOf, rawGrpcCall, storedSnapshot, wire } from "./hostile-support.js";
 
 const DEPTH = 10_000;
@@ -37,7 +37,8 @@ describe.each(backends())("hostile input on %s", (backend) => {
       // A limit large enough for a 10,000-deep binary Struct to reach the decoder and the claims checks.
       startTestApp(backend, { MAX_REQUEST_BYTES: "4194304" }),
     ]);
-    token = (await t.client("grpc").createSession({ userId: "victim", sessionCustomClaims: { keep: "me" } })).sessionToken;
+    token = (await t.client("grpc").createSession({ userId: "victim", sessionCustomClaims: { keep: "me" } }))
+      .sessionToken;
   });
   afterAll(() => Promise.all([t?.close(), roomy?.close()]));
 
@@ -45,7 +46,10 @@ describe.each(backends())("hostile input on %s", (backend) => {
   // undecodable binary message to INTERNAL (as grpc-go does) and the error carries no ErrorDetail.
   it("refuses a patch nested 10,000 levels deep in binary protobuf over gRPC at the decoder's recursion limit", async () => {
     const victim = await roomy.client("grpc").createSession({ userId: "deep" });
-    const message = wire.concat(wire.field(1, new TextEncoder().encode(victim.sessionToken)), wire.field(4, deepStructBinary(DEPTH)));
+    const message = wire.concat(
+      wire.field(1, new TextEncoder().encode(victim.sessionToken)),
+      wire.field(4, deepStructBinary(DEPTH)),
+    );
     const outcome = await unchangedBy(roomy, () => rawGrpcCall(roomy.baseUrl, "AuthenticateSession", message));
     expect(outcome.code).toBe(Code.Internal);
     expect(outcome.message).toContain("maximum recursion depth");
@@ -76,10 +80,18 @@ describe.each(backends())("hostile input on %s", (backend) => {
       return value;
     };
     // The claims object is level 1, so a patch object nested 32 deep is the limit.
-    const ok = await client.authenticateSession({ credential: { case: "sessionToken", value: s.sessionToken }, sessionCustomClaims: nest(32) });
+    const ok = await client.authenticateSession({
+      credential: { case: "sessionToken", value: s.sessionToken },
+      sessionCustomClaims: nest(32),
+    });
     expect(ok.session?.claimsVersion).toBe(1n);
     const outcome = await unchangedBy(t, () =>
-      outcomeOf(client.authenticateSession({ credential: { case: "sessionToken", value: s.sessionToken }, sessionCustomClaims: nest(33) })),
+      outcomeOf(
+        client.authenticateSession({
+          credential: { case: "sessionToken", value: s.sessionToken },
+          sessionCustomClaims: nest(33),
+        }),
+      ),
     );
     expect(outcome).toMatchObject({ code: Code.InvalidArgument, reason: "INVALID_CLAIMS" });
   });
@@ -87,10 +99,18 @@ describe.each(backends())("hostile input on %s", (backend) => {
   it("refuses a 1 MiB request with RESOURCE_EXHAUSTED (the 64 KiB limit) over gRPC and Connect", async () => {
     const patch = { big: "x".repeat(1024 * 1024) };
     // Connect over HTTP/2 here: over HTTP/1.1 the refused body stays in the keep-alive socket (see BENCHMARKS.md notes).
-    const connectH2 = createClient(SessionService, createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "2", interceptors: [apiKey] }));
+    const connectH2 = createClient(
+      SessionService,
+      createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "2", interceptors: [apiKey] }),
+    );
     for (const client of [t.client("grpc"), connectH2]) {
       const outcome = await unchangedBy(t, () =>
-        outcomeOf(client.authenticateSession({ credential: { case: "sessionToken", value: token }, sessionCustomClaims: patch })),
+        outcomeOf(
+          client.authenticateSession({
+            credential: { case: "sessionToken", value: token },
+            sessionCustomClaims: patch,
+          }),
+        ),
       );
       expect(outcome.code).toBe(Code.ResourceExhausted);
     }
@@ -115,7 +135,12 @@ describe.each(backends())("hostile input on %s", (backend) => {
   it("rejects a 10,000-character key as too large, without echoing it", async () => {
     const key = "k".repeat(10_000);
     const outcome = await unchangedBy(t, () =>
-      outcomeOf(t.client("grpc").authenticateSession({ credential: { case: "sessionToken", value: token }, sessionCustomClaims: { [key]: 1 } })),
+      outcomeOf(
+        t.client("grpc").authenticateSession({
+          credential: { case: "sessionToken", value: token },
+          sessionCustomClaims: { [key]: 1 },
+        }),
+      ),
     );
     expect(outcome).toMatchObject({ code: Code.InvalidArgument, reason: "CLAIMS_TOO_LARGE" });
     expect(outcome.message.length).toBeLessThan(300);
@@ -124,18 +149,31 @@ describe.each(backends())("hostile input on %s", (backend) => {
   it("accepts an empty key as an ordinary claim name (RFC 7396 allows it) and deletes it with null", async () => {
     const client = t.client("grpc");
     const s = await client.createSession({ userId: "empty-key" });
-    const set = await client.authenticateSession({ credential: { case: "sessionToken", value: s.sessionToken }, sessionCustomClaims: { "": "v" } });
+    const set = await client.authenticateSession({
+      credential: { case: "sessionToken", value: s.sessionToken },
+      sessionCustomClaims: { "": "v" },
+    });
     expect(set.session?.customClaims).toEqual({ "": "v" });
     expect(jwtPayload(set.sessionJwt)[""]).toBe("v");
-    const gone = await client.authenticateSession({ credential: { case: "sessionToken", value: s.sessionToken }, sessionCustomClaims: { "": null } });
+    const gone = await client.authenticateSession({
+      credential: { case: "sessionToken", value: s.sessionToken },
+      sessionCustomClaims: { "": null },
+    });
     expect(gone.session?.customClaims).toEqual({});
   });
 
-  it.each(["connect", "grpc", "grpc-web"] as const)("round-trips non-ASCII keys and values over %s, into the JWT", async (protocol) => {
-    const claims = { "ключ": "значение", "鍵": "値 🎉", "emoji 👩‍💻": { "ñ": "café\u0301", "\u200b": "zero width" } };
+  it.each([
+    "connect",
+    "grpc",
+    "grpc-web",
+  ] as const)("round-trips non-ASCII keys and values over %s, into the JWT", async (protocol) => {
+    const claims = { ключ: "значение", 鍵: "値 🎉", "emoji 👩‍💻": { ñ: "café\u0301", "\u200b": "zero width" } };
     const client = t.client(protocol);
     const s = await client.createSession({ userId: "ユーザー" });
-    const res = await client.authenticateSession({ credential: { case: "sessionToken", value: s.sessionToken }, sessionCustomClaims: claims });
+    const res = await client.authenticateSession({
+      credential: { case: "sessionToken", value: s.sessionToken },
+      sessionCustomClaims: claims,
+    });
     expect(res.session?.customClaims).toEqual(claims);
     const payload = jwtPayload(res.sessionJwt);
     expect(payload["鍵"]).toBe("値 🎉");
@@ -157,7 +195,9 @@ describe.each(backends())("hostile input on %s", (backend) => {
 
     const over = { k: `${"é".repeat(2044)}a` };
     expect(Buffer.byteLength(JSON.stringify(over))).toBe(4097);
-    const outcome = await unchangedBy(t, () => outcomeOf(client.authenticateSession({ credential, sessionCustomClaims: over })));
+    const outcome = await unchangedBy(t, () =>
+      outcomeOf(client.authenticateSession({ credential, sessionCustomClaims: over })),
+    );
     expect(outcome).toMatchObject({ code: Code.InvalidArgument, reason: "CLAIMS_TOO_LARGE" });
     expect(outcome.message).toContain("4097");
   });

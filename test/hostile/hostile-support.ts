@@ -1,5 +1,5 @@
 import http2 from "node:http2";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type Code, ConnectError } from "@connectrpc/connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { sql } from "kysely";
 import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";

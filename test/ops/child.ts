@@ -32,8 +32,10 @@ export function spawnTessera(script: string, env: Record<string, string>): Child
   let out = "";
   let err = "";
   let pending = "";
-  const waiters: { match: (line: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
-    [];
+  const waiters: {
+    match: (line: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }[] = [];
   child.stdout.on("data", (chunk: Buffer) => {
     out += chunk.toString("utf8");
     pending += chunk.toString("utf8");

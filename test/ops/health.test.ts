@@ -5,12 +5,7 @@ import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb
 import { backends } from "../support/backends.js";
 import { PROTOCOLS, startTestApp, type TestApp } from "../support/test-app.js";
 
-const SERVICES = [
-  "",
-  "tessera.sessions.v1.SessionService",
-  "tessera.admin.v1.AdminService",
-  "grpc.health.v1.Health",
-];
+const SERVICES = ["", "tessera.sessions.v1.SessionService", "tessera.admin.v1.AdminService", "grpc.health.v1.Health"];
 
 describe.each(backends())("grpc.health.v1 and HTTP probes on %s", (backend) => {
   let t: TestApp;
@@ -19,7 +14,9 @@ describe.each(backends())("grpc.health.v1 and HTTP probes on %s", (backend) => {
   });
   afterAll(() => t?.close());
 
-  it.each(PROTOCOLS)("Check answers SERVING for the server and every service over %s, without an API key", async (protocol) => {
+  it.each(
+    PROTOCOLS,
+  )("Check answers SERVING for the server and every service over %s, without an API key", async (protocol) => {
     const health = createClient(Health, t.transport(protocol, null));
     for (const service of SERVICES) {
       expect((await health.check({ service })).status, service).toBe(Status.SERVING);
@@ -96,4 +93,3 @@ describe.each(backends())("grpc.health.v1 and HTTP probes on %s", (backend) => {
     expect((await stream.next()).done).toBe(true);
   });
 });
-

@@ -19,7 +19,7 @@ export function parseMetrics(text: string): Sample[] {
 }
 
 /** The value of the sample named `name` whose labels are exactly `labels`, or 0 when absent. */
-export function valueOf(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number {
+export function sampleValue(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number {
   const wanted = Object.entries(labels);
   const found = samples.find(
     (s) =>

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../../gen/tessera/admin/v1/admin_service_pb.js";
 import { backends } from "../support/backends.js";
 import { startTestApp, TEST_API_KEY, type TestApp } from "../support/test-app.js";
-import { parseMetrics, valueOf } from "./metrics-text.js";
+import { parseMetrics, sampleValue } from "./metrics-text.js";
 import { createReplica } from "./replica.js";
 
 const SESSIONS = "tessera.sessions.v1.SessionService";
@@ -48,7 +48,7 @@ describe.each(backends())("metrics and logs on %s", (backend) => {
     await client.revokeSession({ target: { case: "sessionToken", value: created.sessionToken } });
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string> = {}) =>
-      valueOf(after, name, labels) - valueOf(before, name, labels);
+      sampleValue(after, name, labels) - sampleValue(before, name, labels);
 
     const create = { method: `${SESSIONS}/CreateSession`, code: "ok" };
     const authInvalid = { method: `${SESSIONS}/AuthenticateSession`, code: "invalid_argument" };
@@ -73,8 +73,8 @@ describe.each(backends())("metrics and logs on %s", (backend) => {
     const states = samples.filter((s) => s.name === "tessera_db_pool_connections").map((s) => s.labels.state);
     expect(states.sort()).toEqual(["idle", "in_use"]);
     const total =
-      valueOf(samples, "tessera_db_pool_connections", { state: "in_use" }) +
-      valueOf(samples, "tessera_db_pool_connections", { state: "idle" });
+      sampleValue(samples, "tessera_db_pool_connections", { state: "in_use" }) +
+      sampleValue(samples, "tessera_db_pool_connections", { state: "idle" });
     expect(total).toBeGreaterThanOrEqual(1);
     expect(total).toBeLessThanOrEqual(t.app.config.databasePoolSize);
     expect(samples.some((s) => s.name === "tessera_db_pool_waiting")).toBe(true);
@@ -83,10 +83,18 @@ describe.each(backends())("metrics and logs on %s", (backend) => {
   it("keeps metrics per app: a second app in the same process starts from zero", async () => {
     const other = await createReplica(t);
     try {
-      await other.sessions.create({ userId: "other", durationMinutes: 60, customClaims: {}, attributes: { ipAddress: "", userAgent: "" }, roles: [] });
-      const mine = valueOf(await scrape(), "tessera_sessions_created_total");
-      expect(valueOf(parseMetrics(await other.metrics.registry.metrics()), "tessera_sessions_created_total")).toBe(1);
-      expect(valueOf(await scrape(), "tessera_sessions_created_total")).toBe(mine);
+      await other.sessions.create({
+        userId: "other",
+        durationMinutes: 60,
+        customClaims: {},
+        attributes: { ipAddress: "", userAgent: "" },
+        roles: [],
+      });
+      const mine = sampleValue(await scrape(), "tessera_sessions_created_total");
+      expect(sampleValue(parseMetrics(await other.metrics.registry.metrics()), "tessera_sessions_created_total")).toBe(
+        1,
+      );
+      expect(sampleValue(await scrape(), "tessera_sessions_created_total")).toBe(mine);
     } finally {
       await other.close();
     }
@@ -97,13 +105,25 @@ describe.each(backends())("metrics and logs on %s", (backend) => {
     let echoed: string | null = null;
     await t.client("connect").createSession(
       { userId: "log-user" },
-      { headers: { "x-request-id": requestId }, onHeader: (h) => (echoed = h.get("x-request-id")) },
+      {
+        headers: { "x-request-id": requestId },
+        onHeader: (h) => {
+          echoed = h.get("x-request-id");
+        },
+      },
     );
-    await failure(t.client("grpc", null).listSessions({ userId: "log-user" }, { headers: { "x-request-id": `${requestId}-2` } }));
+    await failure(
+      t.client("grpc", null).listSessions({ userId: "log-user" }, { headers: { "x-request-id": `${requestId}-2` } }),
+    );
     expect(echoed).toBe(requestId);
     const lines = t.logs.filter((l) => l.msg === "rpc" && String(l.request_id).startsWith(requestId));
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ method: `${SESSIONS}/CreateSession`, code: "ok", request_id: requestId, level: 30 });
+    expect(lines[0]).toMatchObject({
+      method: `${SESSIONS}/CreateSession`,
+      code: "ok",
+      request_id: requestId,
+      level: 30,
+    });
     expect(lines[1]).toMatchObject({ method: `${SESSIONS}/ListSessions`, code: "unauthenticated" });
     for (const line of lines) expect(typeof line.duration_ms).toBe("number");
   });
@@ -118,11 +138,16 @@ describe.each(backends())("metrics and logs on %s", (backend) => {
       sessionCustomClaims: { plan: claimValues[0], nested: { deep: claimValues[1] } },
     });
     const byToken = { case: "sessionToken" as const, value: created.sessionToken };
-    const patched = await client.authenticateSession({ credential: byToken, sessionCustomClaims: { plan: claimValues[2] } });
+    const patched = await client.authenticateSession({
+      credential: byToken,
+      sessionCustomClaims: { plan: claimValues[2] },
+    });
     const byJwt = await client.authenticateSession({ credential: { case: "sessionJwt", value: created.sessionJwt } });
     await failure(client.authenticateSession({ credential: byToken, sessionCustomClaims: { iss: claimValues[3] } }));
     await failure(client.authenticateSession({ credential: { case: "sessionJwt", value: `${created.sessionJwt}x` } }));
-    await failure(client.authenticateSession({ credential: { case: "sessionToken", value: `${created.sessionToken}x` } }));
+    await failure(
+      client.authenticateSession({ credential: { case: "sessionToken", value: `${created.sessionToken}x` } }),
+    );
     await failure(t.client("grpc", wrongApiKey).listSessions({ userId: "secret-user" }));
     await createClient(AdminService, t.transport("grpc")).rotateSigningKey({});
     await client.revokeSession({ target: { case: "sessionToken", value: created.sessionToken } });

@@ -11,7 +11,12 @@ import { createReplica } from "./replica.js";
 /** A clock the test moves by hand. */
 function manualClock(start: Date) {
   let now = start.getTime();
-  return { clock: () => new Date(now), advance: (ms: number) => (now += ms) };
+  return {
+    clock: () => new Date(now),
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 describe.each(backends())("signing key rotation on %s", (backend) => {
@@ -45,7 +50,9 @@ describe.each(backends())("signing key rotation on %s", (backend) => {
     const before = await jwtVerify(created.sessionJwt, createLocalJWKSet(await jwks()), verifyOptions());
     expect(before.payload.plan).toBe("pro");
     expect(before.protectedHeader.kid).toBe(oldKid);
-    const refreshed = await client.authenticateSession({ credential: { case: "sessionJwt", value: created.sessionJwt } });
+    const refreshed = await client.authenticateSession({
+      credential: { case: "sessionJwt", value: created.sessionJwt },
+    });
     expect(refreshed.session?.sessionId).toBe(created.session?.sessionId);
     expect(decodeProtectedHeader(refreshed.sessionJwt).kid).toBe(rotated.kid);
     const after = await jwtVerify(refreshed.sessionJwt, createLocalJWKSet(await jwks()), verifyOptions());

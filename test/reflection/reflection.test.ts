@@ -7,25 +7,21 @@ import { create, createFileRegistry, fromBinary } from "@bufbuild/protobuf";
 import {
   FieldDescriptorProto_Label,
   FieldDescriptorProto_Type,
+  type FileDescriptorProto,
   FileDescriptorProtoSchema,
   file_google_protobuf_descriptor,
   timestampFromDate,
-  type FileDescriptorProto,
 } from "@bufbuild/protobuf/wkt";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  SessionService,
-  file_tessera_sessions_v1_session_service,
-} from "../../gen/tessera/sessions/v1/session_service_pb.js";
 import { ServerReflectionRequestSchema } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import {
-  createReflectionRegistry,
-  createReflectionResponder,
-  registerReflection,
-} from "../../src/reflection/index.js";
+  file_tessera_sessions_v1_session_service,
+  SessionService,
+} from "../../gen/tessera/sessions/v1/session_service_pb.js";
+import { createReflectionRegistry, createReflectionResponder, registerReflection } from "../../src/reflection/index.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bufBin = `${root}node_modules/.bin/buf`;
@@ -103,8 +99,9 @@ async function reflect(version: Version, requests: object[]): Promise<Reflection
   };
   const client = new loaded.grpc.reflection[version].ServerReflection(address, grpc.credentials.createInsecure());
   clients.push(client);
-  const call = (client as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, ReflectionResponse> })
-    .ServerReflectionInfo();
+  const call = (
+    client as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, ReflectionResponse> }
+  ).ServerReflectionInfo();
   const responses: ReflectionResponse[] = [];
   const done = new Promise<ReflectionResponse[]>((resolve, reject) => {
     call.on("data", (response: ReflectionResponse) => responses.push(response));
@@ -246,17 +243,18 @@ describe("grpc.reflection.v1 requests", () => {
 });
 
 describe("buf curl through reflection", () => {
-  it.each([[[]], [["--reflect-protocol", "grpc-v1"]], [["--reflect-protocol", "grpc-v1alpha"]]])(
-    "lists services %j",
-    async (flags) => {
-      const out = await bufCurl(...flags, "--list-services", baseUrl);
-      expect(out.trim().split("\n").sort()).toEqual([
-        "grpc.reflection.v1.ServerReflection",
-        "grpc.reflection.v1alpha.ServerReflection",
-        "tessera.sessions.v1.SessionService",
-      ]);
-    },
-  );
+  it.each([
+    [[]],
+    [["--reflect-protocol", "grpc-v1"]],
+    [["--reflect-protocol", "grpc-v1alpha"]],
+  ])("lists services %j", async (flags) => {
+    const out = await bufCurl(...flags, "--list-services", baseUrl);
+    expect(out.trim().split("\n").sort()).toEqual([
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
+      "tessera.sessions.v1.SessionService",
+    ]);
+  });
 
   it.each(["grpc-v1", "grpc-v1alpha"])("lists methods with --reflect-protocol %s", async (protocol) => {
     const out = await bufCurl("--reflect-protocol", protocol, "--list-methods", baseUrl);
@@ -324,7 +322,9 @@ describe("extensions (responder over a registry)", () => {
     expect(byExtension.messageResponse.case).toBe("fileDescriptorResponse");
     const files =
       byExtension.messageResponse.case === "fileDescriptorResponse"
-        ? byExtension.messageResponse.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b).name)
+        ? byExtension.messageResponse.value.fileDescriptorProto.map(
+            (b) => fromBinary(FileDescriptorProtoSchema, b).name,
+          )
         : [];
     expect(files).toEqual(["example/options.proto", "google/protobuf/descriptor.proto"]);
 

@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, vi } from "vitest";
+import { ConfigError, parseConfig } from "../../src/config.js";
+import { TEST_API_KEY } from "../support/test-app.js";
+import { spawnTessera } from "./child.js";
+
+/** Parses `env`, expecting ConfigError; returns its problems. */
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    parseConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("the configuration was accepted");
+}
+
+describe("parseConfig", () => {
+  it("gives documented defaults for an empty environment, frozen", () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      host: "0.0.0.0",
+      databaseUrl: undefined,
+      jwtAlgorithm: "ES256",
+      jwtTtlSeconds: 300,
+      logLevel: "info",
+      keyReloadSeconds: 30,
+      shutdownTimeoutSeconds: 10,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.apiKeys)).toBe(true);
+  });
+
+  it("reads the operations settings", () => {
+    const config = parseConfig({ LOG_LEVEL: "warn", KEY_RELOAD_SECONDS: "5", SHUTDOWN_TIMEOUT_SECONDS: "0" });
+    expect(config).toMatchObject({ logLevel: "warn", keyReloadSeconds: 5, shutdownTimeoutSeconds: 0 });
+  });
+
+  it("lists every problem at once, each naming its variable", () => {
+    const problems = problemsOf({
+      PORT: "http",
+      DATABASE_URL: "mysql://db",
+      API_KEYS: "short",
+      JWT_ALGORITHM: "HS256",
+      LOG_LEVEL: "loud",
+      KEY_RELOAD_SECONDS: "0",
+      SHUTDOWN_TIMEOUT_SECONDS: "-1",
+    });
+    const variables = [
+      "PORT",
+      "DATABASE_URL",
+      "API_KEYS",
+      "JWT_ALGORITHM",
+      "LOG_LEVEL",
+      "KEY_RELOAD_SECONDS",
+      "SHUTDOWN_TIMEOUT_SECONDS",
+    ];
+    expect(problems).toHaveLength(variables.length);
+    for (const variable of variables)
+      expect(
+        problems.some((p) => p.startsWith(variable)),
+        variable,
+      ).toBe(true);
+  });
+
+  it("never repeats a rejected API key in its message", () => {
+    const err = (() => {
+      try {
+        parseConfig({ API_KEYS: "tiny-secret" });
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err?.message).not.toContain("tiny-secret");
+  });
+});
+
+describe("the real process", () => {
+  it("refuses to start on bad configuration, listing every problem on stderr, with a non-zero exit", async () => {
+    const child = spawnTessera("src/main.ts", { PORT: "99999", LOG_LEVEL: "loud", JWT_TTL_SECONDS: "soon" });
+    expect(await child.exited).toBe(1);
+    expect(child.stderr()).toContain("invalid configuration");
+    for (const variable of ["PORT", "LOG_LEVEL", "JWT_TTL_SECONDS"]) expect(child.stderr()).toContain(variable);
+    expect(child.stdout()).not.toContain("listening");
+  });
+
+  it("honours LOG_LEVEL: at warn, no per-RPC info lines are written", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const dataDir = mkdtempSync(join(tmpdir(), "tessera-log-level-"));
+    const child = spawnTessera("src/main.ts", {
+      DATA_DIR: dataDir,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      API_KEYS: TEST_API_KEY,
+      LOG_LEVEL: "warn",
+    });
+    try {
+      const url = `http://127.0.0.1:${port}/tessera.sessions.v1.SessionService/CreateSession`;
+      const call = () =>
+        fetch(url, {
+          method: "POST",
+          headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+          body: JSON.stringify({ user_id: "quiet" }),
+        });
+      const res = await vi.waitFor(call, { timeout: 25_000, interval: 200 });
+      expect(res.status).toBe(200);
+      child.process.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+      expect(child.lines.filter((l) => l.msg === "rpc")).toEqual([]);
+      expect(child.lines.filter((l) => Number(l.level) < 40)).toEqual([]);
+    } finally {
+      if (child.process.exitCode === null) child.process.kill("SIGKILL");
+      await child.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
