@@ -1,40 +1,52 @@
 /**
  * `npm run bench`: Tessera over HTTP/2 (gRPC, h2c) against the floor of the same
  * work done in-process. Needs DATABASE_URL (a role with CREATEDB); makes and drops
- * its own database. Options: --seconds=N per run (8), --concurrency=N (64),
- * --sessions=N (1000), --scale (also with 1,000,000 sessions), --soak=SECONDS,
- * --cpu-prof (writes the server's profile to bench/profiles/).
+ * its own database. Three processes: the server (`node --import tsx src/main.ts`,
+ * logs to a file), the load generator (bench/load-generator.ts) and this one,
+ * which runs the floor. Each phase runs alone: the floor while the server and
+ * load generator are idle, then the RPCs while this process only waits.
+ * Options: --seconds=N per run (8), --concurrency=N (64), --sessions=N (1000),
+ * --client=raw|connect (raw), --pool=N (server and floor pool, 10), --only=op,op
+ * (create,token,patch,jwt), --log-level=L (server, info), --server-node-options="…",
+ * --scale (also with 1,000,000 sessions), --soak=SECONDS, --cpu-prof (server
+ * profile into bench/profiles/).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
-import { resolve } from "node:path";
-import { createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { join, resolve } from "node:path";
 import { createLocalJWKSet, type JWK, jwtVerify } from "jose";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
-import { SessionService } from "../gen/tessera/sessions/v1/session_service_pb.js";
 import { systemClock } from "../src/clock.js";
 import type { DatabaseSchema } from "../src/db/schema.js";
 import { createKeyStore } from "../src/keys/key-store.js";
 import { createSessionService } from "../src/sessions/session.service.js";
 import { createSessionJwts } from "../src/tokens/session-jwt.js";
+import { type CpuSample, coresBetween, sampleCpu } from "./cpu.js";
+import type { LoadCommand } from "./load-generator.js";
+import { type Operation, patchOf } from "./operations.js";
 import { measure, type RunStats, row } from "./stats.js";
 
 const args = new Map(
   process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, "").split("=");
-    return [k as string, v ?? "true"];
+    const [k, ...v] = a.replace(/^--/, "").split("=");
+    return [k as string, v.length > 0 ? v.join("=") : "true"];
   }),
 );
 const SECONDS = Number(args.get("seconds") ?? 8);
 const CONCURRENCY = Number(args.get("concurrency") ?? 64);
 const SESSIONS = Number(args.get("sessions") ?? 1000);
+const POOL = Number(args.get("pool") ?? 10);
+const CLIENT = args.get("client") === "connect" ? "connect" : "raw";
+const ONLY = args.get("only")?.split(",");
+const LOG_LEVEL = args.get("log-level") ?? "info";
+const SERVER_NODE_OPTIONS = args.get("server-node-options")?.split(" ").filter((o) => o !== "") ?? [];
 const API_KEY = "bench-api-key-0123456789abcdef";
 const ROOT = resolve(import.meta.dirname, "..");
+const CORES = os.cpus().length;
 
 const adminUrl = process.env.DATABASE_URL;
 if (adminUrl === undefined) {
@@ -66,51 +78,88 @@ function rssMiB(pid: number): number {
   return Math.round(Number(match?.[1]) / 1024);
 }
 
+/** The load generator process, driven one phase at a time. */
+function loadGenerator(): {
+  child: ChildProcess;
+  send(command: LoadCommand, onMeasuring?: () => void): Promise<RunStats | undefined>;
+} {
+  const child = fork(resolve(ROOT, "bench/load-generator.ts"), [], {
+    cwd: ROOT,
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  return {
+    child,
+    send(command, onMeasuring) {
+      return new Promise((done, fail) => {
+        const onMessage = (m: { type: string; stats?: RunStats; message?: string }) => {
+          if (m.type === "measuring") {
+            onMeasuring?.();
+            return;
+          }
+          child.off("message", onMessage);
+          if (m.type === "error") fail(new Error(m.message));
+          else done(m.stats);
+        };
+        child.on("message", onMessage);
+        child.send(command);
+      });
+    },
+  };
+}
+
+/** One measured phase with the cores each process used during its measured window. */
+interface Phase {
+  readonly stats: RunStats;
+  readonly cores: Record<string, number>;
+}
+
 async function main(): Promise<void> {
   const dbName = `tessera_bench_${randomBytes(4).toString("hex")}`;
   await adminQuery(`create database ${dbName}`);
   const url = new URL(adminUrl as string);
   url.pathname = `/${dbName}`;
   const databaseUrl = url.toString();
+  const logPath = join(os.tmpdir(), `${dbName}.log`);
+  const logFd = openSync(logPath, "w");
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
   let server: ChildProcess | undefined;
+  let load: ReturnType<typeof loadGenerator> | undefined;
+  let rpcsSent = 0;
   try {
     const port = await freePort();
-    const nodeArgs = ["--import", "tsx"];
+    const nodeArgs = [...SERVER_NODE_OPTIONS, "--import", "tsx"];
     if (args.has("cpu-prof")) nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${resolve(ROOT, "bench/profiles")}`);
     server = spawn(process.execPath, [...nodeArgs, "src/main.ts"], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,
         DATABASE_URL: databaseUrl,
+        DATABASE_POOL_SIZE: String(POOL),
         API_KEYS: API_KEY,
         PORT: String(port),
         HOST: "127.0.0.1",
+        LOG_LEVEL: LOG_LEVEL,
         SWEEP_INTERVAL_SECONDS: "0",
       },
-      stdio: ["ignore", "ignore", "inherit"],
+      // One JSON line per RPC goes to a real file, as it would to a log collector.
+      stdio: ["ignore", logFd, "inherit"],
     });
-    const auth: Interceptor = (next) => (req) => {
-      req.header.set("authorization", `Bearer ${API_KEY}`);
-      return next(req);
-    };
-    const client = createClient(
-      SessionService,
-      createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors: [auth] }),
-    );
+    const base = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
       try {
-        await client.getJwks({});
-        break;
+        if ((await fetch(`${base}/readyz`)).ok) break;
       } catch (err) {
-        if (i > 300) throw err;
-        await new Promise((r) => setTimeout(r, 100));
+        if (i > 300 || server.exitCode !== null) throw err;
       }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    const pid = server.pid as number;
+    const serverPid = server.pid as number;
 
     // The floor: the same service code, statements and signing, in-process, no RPC.
     let statements = 0;
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: POOL });
     pool.on("connect", (c) => {
       const query = c.query.bind(c) as (...a: unknown[]) => unknown;
       (c as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
@@ -119,6 +168,7 @@ async function main(): Promise<void> {
       };
     });
     const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+    // The server made the signing key; the floor loads the same one from the database.
     const keys = createKeyStore(db, { algorithm: "ES256", retiredKeyLifetimeMs: 3_900_000, clock: systemClock });
     await keys.init();
     const jwts = createSessionJwts({
@@ -135,165 +185,148 @@ async function main(): Promise<void> {
       clock: systemClock,
       claimsPolicy: { namespace: "https://tessera.dev/", maxBytes: 4096, maxDepth: 32 },
     });
-
-    const created = await Promise.all(
-      Array.from({ length: SESSIONS }, (_, i) =>
-        client.createSession({
-          userId: `user-${i}`,
-          sessionDurationMinutes: 600,
-          sessionCustomClaims: { plan: "pro" },
-        }),
-      ),
-    );
-    const tokens = created.map((c) => c.sessionToken);
-    const jwtsIssued = created.map((c) => c.sessionJwt);
-    const pick = (i: number) => tokens[i % tokens.length] as string;
-    const patch = (i: number) => ({ a: i, b: `v${i % 7}`, c: { n: i % 3 } });
-    const published = (await client.getJwks({})).keys.map(
-      (k) => Object.fromEntries(Object.entries(k).filter(([name, v]) => name !== "$typeName" && v !== "")) as JWK,
-    );
-    const jwks = createLocalJWKSet({ keys: published });
-
-    const perCall = async (fn: () => Promise<unknown>) => {
-      const before = statements;
-      await fn();
-      return statements - before;
-    };
-    const stmtCreate = await perCall(() =>
+    const newSession = (userId: string, minutes: number) =>
       floor.create({
-        userId: "u",
-        durationMinutes: 600,
+        userId,
+        durationMinutes: minutes,
         customClaims: { plan: "pro" },
         attributes: { ipAddress: "", userAgent: "" },
         roles: [],
-      }),
-    );
-    const stmtToken = await perCall(() =>
-      floor.authenticate({
-        credential: { kind: "token", token: pick(1) },
-        durationMinutes: undefined,
-        patch: undefined,
-        expectedClaimsVersion: undefined,
-      }),
-    );
-    const stmtPatch = await perCall(() =>
-      floor.authenticate({
-        credential: { kind: "token", token: pick(2) },
-        durationMinutes: undefined,
-        patch: patch(2),
-        expectedClaimsVersion: undefined,
-      }),
-    );
-    const stmtJwt = await perCall(() =>
-      floor.authenticate({
-        credential: { kind: "jwt", jwt: jwtsIssued[3] as string },
-        durationMinutes: undefined,
-        patch: undefined,
-        expectedClaimsVersion: undefined,
-      }),
-    );
-
-    const results: Array<{ rpc: RunStats; floor?: RunStats; statements?: number; rss: number }> = [];
-    const pair = async (
-      name: string,
-      rpc: (i: number) => Promise<unknown>,
-      floorCall: ((i: number) => Promise<unknown>) | undefined,
-      stmts?: number,
-    ) => {
-      const f = floorCall === undefined ? undefined : await measure(`${name} (floor)`, CONCURRENCY, SECONDS, floorCall);
-      const r = await measure(name, CONCURRENCY, SECONDS, rpc);
-      results.push({ rpc: r, floor: f, statements: stmts, rss: rssMiB(pid) });
-      process.stderr.write(`done: ${name}\n`);
+      });
+    const created = await Promise.all(Array.from({ length: SESSIONS }, (_, i) => newSession(`user-${i}`, 600)));
+    const tokens = created.map((c) => c.sessionToken as string);
+    const jwtsIssued = created.map((c) => c.sessionJwt);
+    const authInput = (credential: { kind: "token"; token: string } | { kind: "jwt"; jwt: string }, i?: number) => ({
+      credential,
+      durationMinutes: undefined,
+      patch: i === undefined ? undefined : patchOf(i),
+      expectedClaimsVersion: undefined,
+    });
+    const floorCalls: Record<Operation, (i: number) => Promise<unknown>> = {
+      create: (i) => newSession(`f-${i}`, 60),
+      token: (i) => floor.authenticate(authInput({ kind: "token", token: tokens[i % tokens.length] as string })),
+      patch: (i) => floor.authenticate(authInput({ kind: "token", token: tokens[i % tokens.length] as string }, i)),
+      jwt: (i) => floor.authenticate(authInput({ kind: "jwt", jwt: jwtsIssued[i % jwtsIssued.length] as string })),
+      mixed: (i) => (i % 2 === 0 ? floorCalls.patch(i) : floorCalls.jwt(i)),
     };
-    await pair(
-      "CreateSession",
-      (i) => client.createSession({ userId: `c-${i}`, sessionCustomClaims: { plan: "pro" } }),
-      (i) =>
-        floor.create({
-          userId: `f-${i}`,
-          durationMinutes: 60,
-          customClaims: { plan: "pro" },
-          attributes: { ipAddress: "", userAgent: "" },
-          roles: [],
-        }),
-      stmtCreate,
-    );
-    await pair(
-      "Authenticate by token",
-      (i) => client.authenticateSession({ credential: { case: "sessionToken", value: pick(i) } }),
-      (i) =>
-        floor.authenticate({
-          credential: { kind: "token", token: pick(i) },
-          durationMinutes: undefined,
-          patch: undefined,
-          expectedClaimsVersion: undefined,
-        }),
-      stmtToken,
-    );
-    await pair(
-      "Authenticate + 3-key patch",
-      (i) =>
-        client.authenticateSession({
-          credential: { case: "sessionToken", value: pick(i) },
-          sessionCustomClaims: patch(i),
-        }),
-      (i) =>
-        floor.authenticate({
-          credential: { kind: "token", token: pick(i) },
-          durationMinutes: undefined,
-          patch: patch(i),
-          expectedClaimsVersion: undefined,
-        }),
-      stmtPatch,
-    );
-    await pair(
-      "Authenticate by JWT",
-      (i) =>
-        client.authenticateSession({
-          credential: { case: "sessionJwt", value: jwtsIssued[i % jwtsIssued.length] as string },
-        }),
-      (i) =>
-        floor.authenticate({
-          credential: { kind: "jwt", jwt: jwtsIssued[i % jwtsIssued.length] as string },
-          durationMinutes: undefined,
-          patch: undefined,
-          expectedClaimsVersion: undefined,
-        }),
-      stmtJwt,
-    );
-    await pair(
-      "Local JWT verify (jose, JWKS)",
-      (i) => jwtVerify(jwtsIssued[i % jwtsIssued.length] as string, jwks, { issuer: "tessera", audience: "tessera" }),
-      undefined,
-    );
+    const perCall = async (op: Operation) => {
+      const before = statements;
+      await floorCalls[op](7);
+      return statements - before;
+    };
+    const stmts: Partial<Record<Operation, number>> = {};
+    for (const op of ["create", "token", "patch", "jwt"] as const) stmts[op] = await perCall(op);
 
-    const w = [30, 10, 9, 9, 12, 8, 6, 8];
+    load = loadGenerator();
+    await load.send({ type: "init", port, apiKey: API_KEY, client: CLIENT, tokens, jwts: jwtsIssued });
+    const loadPid = load.child.pid as number;
+    const pgPids = async () =>
+      (await admin.query<{ pid: number }>("select pid from pg_stat_activity where datname = $1", [dbName])).rows.map(
+        (r) => r.pid,
+      );
+    const sample = async (): Promise<CpuSample> =>
+      sampleCpu({ server: [serverPid], postgres: await pgPids(), client: [loadPid], floor: [process.pid] });
+    /** Runs `work`, sampling CPU when its measured window opens and when it ends. */
+    const phase = async (work: (onMeasuring: () => void) => Promise<RunStats | undefined>): Promise<Phase> => {
+      let start: Promise<CpuSample> | undefined;
+      const stats = await work(() => {
+        start = sample();
+      });
+      const end = await sample();
+      if (stats === undefined || start === undefined) throw new Error("phase ended without a measurement");
+      if (stats.name !== "verify" && !stats.name.endsWith("(floor)")) rpcsSent += stats.attempted;
+      return { stats, cores: coresBetween(await start, end, CORES) };
+    };
+    const rpcPhase = (op: Operation, seconds = SECONDS) =>
+      phase((onMeasuring) =>
+        (load as ReturnType<typeof loadGenerator>).send(
+          { type: "run", op, seconds, concurrency: CONCURRENCY },
+          onMeasuring,
+        ),
+      );
+    const floorPhase = (op: Operation) =>
+      phase((onMeasuring) => measure(`${op} (floor)`, CONCURRENCY, SECONDS, floorCalls[op], onMeasuring));
+
+    const names: Record<Operation, string> = {
+      create: "CreateSession",
+      token: "Authenticate by token",
+      patch: "Authenticate + 3-key patch",
+      jwt: "Authenticate by JWT",
+      mixed: "Mixed authenticate",
+    };
+    const results: Array<{ name: string; rpc: Phase; floor?: Phase; statements?: number; rss: number }> = [];
+    for (const op of ["create", "token", "patch", "jwt"] as const) {
+      if (ONLY !== undefined && !ONLY.includes(op)) continue;
+      const f = await floorPhase(op);
+      const r = await rpcPhase(op);
+      results.push({ name: names[op], rpc: r, floor: f, statements: stmts[op], rss: rssMiB(serverPid) });
+      process.stderr.write(`done: ${names[op]}\n`);
+    }
+    const published = ((await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: JWK[] }).keys;
+    const jwks = createLocalJWKSet({ keys: published });
+    const verify = await phase((onMeasuring) =>
+      measure(
+        "verify",
+        CONCURRENCY,
+        SECONDS,
+        (i) => jwtVerify(jwtsIssued[i % jwtsIssued.length] as string, jwks, { issuer: "tessera", audience: "tessera" }),
+        onMeasuring,
+      ),
+    );
+    results.push({ name: "Local JWT verify (jose, JWKS)", rpc: verify, rss: rssMiB(serverPid) });
+
+    const w = [30, 8, 8, 8, 8, 6, 6, 8];
+    const pct = (cores: number) => `${(cores * 100).toFixed(0)}%`;
     const lines = [
-      `Tessera bench: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${CONCURRENCY} concurrent streams on one h2c connection, ${SECONDS} s per run, ${SESSIONS} sessions`,
+      `Tessera bench: ${CORES} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${CONCURRENCY} concurrent streams on one h2c connection (${CLIENT} client in its own process), pool ${POOL}, server log level ${LOG_LEVEL}${SERVER_NODE_OPTIONS.length > 0 ? ` and ${SERVER_NODE_OPTIONS.join(" ")}` : ""}, ${SECONDS} s per run, ${SESSIONS} sessions; load average at start ${os.loadavg()[0]?.toFixed(2)}`,
+      "",
       row(["operation", "calls/s", "p50 ms", "p99 ms", "floor/s", "ratio", "stmts", "RSS MiB"], w),
-      ...results.map(({ rpc, floor: f, statements: s, rss }) =>
+      ...results.map(({ name, rpc, floor: f, statements: s, rss }) =>
         row(
           [
-            rpc.name,
-            rpc.perSecond.toFixed(0),
-            rpc.p50Ms.toFixed(2),
-            rpc.p99Ms.toFixed(2),
-            f ? f.perSecond.toFixed(0) : "-",
-            f ? `${((rpc.perSecond / f.perSecond) * 100).toFixed(0)}%` : "-",
+            name,
+            rpc.stats.perSecond.toFixed(0),
+            rpc.stats.p50Ms.toFixed(2),
+            rpc.stats.p99Ms.toFixed(2),
+            f ? f.stats.perSecond.toFixed(0) : "-",
+            f ? `${((rpc.stats.perSecond / f.stats.perSecond) * 100).toFixed(0)}%` : "-",
             s ?? "-",
             rss,
           ],
           w,
         ),
       ),
-      `errors: ${results.map((r) => `${r.rpc.name}=${r.rpc.errors}${r.floor ? `/${r.floor.errors}` : ""}`).join(", ")}`,
+      "",
+      "CPU per measured phase, in % of one core (server, PostgreSQL backends, load generator, this process = floor, rest of the machine, idle),",
+      "and CPU µs per call of the server (or the floor) and of PostgreSQL:",
+      row(["phase", "server", "postgres", "client", "floor", "other", "idle", "µs/call", "pg µs/call"], [34, 8, 8, 8, 8, 8, 8, 8, 10]),
+      ...results.flatMap(({ name, rpc, floor: f }) =>
+        [
+          ...(f ? [[`${name} (floor)`, f] as const] : []),
+          [name === "Local JWT verify (jose, JWKS)" ? name : `${name} (RPC)`, rpc] as const,
+        ].map(([label, p]) =>
+          row(
+            [
+              label,
+              pct(p.cores.server ?? 0),
+              pct(p.cores.postgres ?? 0),
+              pct(p.cores.client ?? 0),
+              pct(p.cores.floor ?? 0),
+              pct(p.cores.other ?? 0),
+              pct(p.cores.idle ?? 0),
+              (((p.cores.server ?? 0) + (p.cores.floor ?? 0)) * (1e6 / p.stats.perSecond)).toFixed(0),
+              ((p.cores.postgres ?? 0) * (1e6 / p.stats.perSecond)).toFixed(0),
+            ],
+            [34, 8, 8, 8, 8, 8, 8, 8, 10],
+          ),
+        ),
+      ),
+      `errors: ${results.map((r) => `${r.name}=${r.rpc.stats.errors}${r.floor ? `/${r.floor.stats.errors}` : ""}${r.rpc.stats.firstError ? ` (${r.rpc.stats.firstError})` : ""}`).join(", ")}`,
       "stmts = statements sent to PostgreSQL per call (the floor runs the same service code; BEGIN and COMMIT count)",
     ];
 
     if (args.has("scale")) {
-      const small = await measure("auth by token, small table", CONCURRENCY, SECONDS, (i) =>
-        client.authenticateSession({ credential: { case: "sessionToken", value: pick(i) } }),
-      );
+      const small = await rpcPhase("token");
       const c = new pg.Client({ connectionString: databaseUrl });
       await c.connect();
       await c.query(`insert into sessions (session_id, user_id, token_hash, started_at, last_accessed_at, expires_at, attributes, roles, custom_claims)
@@ -303,43 +336,40 @@ async function main(): Promise<void> {
       await c.query("vacuum analyze sessions");
       const total = (await c.query("select count(*)::int as n from sessions")).rows[0].n as number;
       await c.end();
-      const big = await measure("auth by token, big table", CONCURRENCY, SECONDS, (i) =>
-        client.authenticateSession({ credential: { case: "sessionToken", value: pick(i) } }),
-      );
+      const big = await rpcPhase("token");
+      const [s, b] = [small.stats, big.stats];
       lines.push(
-        `scale: authenticate by token p50/p99 ${small.p50Ms.toFixed(2)}/${small.p99Ms.toFixed(2)} ms at ${tokens.length + 1} sessions vs ${big.p50Ms.toFixed(2)}/${big.p99Ms.toFixed(2)} ms at ${total} sessions (p50 ratio ${(big.p50Ms / small.p50Ms).toFixed(2)}x; ${small.perSecond.toFixed(0)} vs ${big.perSecond.toFixed(0)} calls/s)`,
+        `scale: authenticate by token p50/p99 ${s.p50Ms.toFixed(2)}/${s.p99Ms.toFixed(2)} ms at ${SESSIONS} sessions vs ${b.p50Ms.toFixed(2)}/${b.p99Ms.toFixed(2)} ms at ${total} sessions (p50 ratio ${(b.p50Ms / s.p50Ms).toFixed(2)}x; ${s.perSecond.toFixed(0)} vs ${b.perSecond.toFixed(0)} calls/s)`,
       );
     }
 
     if (args.has("soak")) {
       const soakSeconds = Number(args.get("soak") === "true" ? 300 : args.get("soak"));
-      const samples: number[] = [rssMiB(pid)];
-      const sampler = setInterval(() => samples.push(rssMiB(pid)), 15_000);
-      const soak = await measure("soak", CONCURRENCY, soakSeconds, (i) =>
-        i % 2 === 0
-          ? client.authenticateSession({
-              credential: { case: "sessionToken", value: pick(i) },
-              sessionCustomClaims: patch(i),
-            })
-          : client.authenticateSession({
-              credential: { case: "sessionJwt", value: jwtsIssued[i % jwtsIssued.length] as string },
-            }),
-      );
+      const samples: number[] = [rssMiB(serverPid)];
+      const sampler = setInterval(() => samples.push(rssMiB(serverPid)), 15_000);
+      const soak = await rpcPhase("mixed", soakSeconds);
       clearInterval(sampler);
-      samples.push(rssMiB(pid));
+      samples.push(rssMiB(serverPid));
       lines.push(
-        `soak ${soakSeconds} s of mixed authenticate (${soak.perSecond.toFixed(0)} calls/s, ${soak.errors} errors): server RSS MiB every 15 s: ${samples.join(" ")}`,
+        `soak ${soakSeconds} s of mixed authenticate (${soak.stats.perSecond.toFixed(0)} calls/s, p99 ${soak.stats.p99Ms.toFixed(2)} ms, ${soak.stats.errors} errors): server RSS MiB every 15 s: ${samples.join(" ")}`,
       );
     }
 
     process.stdout.write(`${lines.join("\n")}\n`);
     await db.destroy();
   } finally {
+    load?.child.disconnect();
     if (server !== undefined && server.exitCode === null) {
       const exited = new Promise((r) => server?.once("exit", r));
       server.kill("SIGTERM");
       await exited;
+      // The server logs one line per RPC, warm-ups included; they must all be there after shutdown.
+      const logged = readFileSync(logPath, "utf8").split("\n").filter((l) => l.includes('"msg":"rpc"')).length;
+      process.stdout.write(`server log: ${logged} rpc lines written for ${rpcsSent} RPCs sent\n`);
     }
+    closeSync(logFd);
+    rmSync(logPath, { force: true });
+    await admin.end();
     await adminQuery(`drop database if exists ${dbName} with (force)`);
   }
 }

@@ -1,7 +1,4 @@
-import type http from "node:http";
-import type http2 from "node:http2";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { file_tessera_admin_v1_admin_service } from "../gen/tessera/admin/v1/admin_service_pb.js";
 import { file_tessera_sessions_v1_session_service } from "../gen/tessera/sessions/v1/session_service_pb.js";
@@ -26,6 +23,7 @@ import { isPublicProcedure, registerSessionService } from "./routes/index.js";
 import { apiKeyInterceptor } from "./rpc/api-key.js";
 import { describe, errorMapperInterceptor } from "./rpc/error-mapper.js";
 import { loggingInterceptor } from "./rpc/logging.js";
+import { createConnectNodeHandler } from "./server/connect-node-handler.js";
 import { listenSniffing, type SniffingServer, type UniversalHandler } from "./server/protocol-sniffing-server.js";
 import { createSessionService, type SessionService } from "./sessions/session.service.js";
 import { createSessionSweeper, type SessionSweeper } from "./sessions/session-sweeper.js";
@@ -159,7 +157,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       errorMapperInterceptor(logger),
       apiKeyInterceptor(apiKeys, isPublicProcedure),
     ];
-    const connectHandler = connectNodeAdapter({
+    const connectHandler = createConnectNodeHandler({
       routes: (router: ConnectRouter) => {
         registerSessionService(router, { sessions, keys });
         registerAdminService(router, { keys, logger });
@@ -168,14 +166,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       },
       interceptors,
       readMaxBytes: config.maxRequestBytes,
+      onError: (procedure, err) => logger.warn({ procedure, err: describe(err) }, "rpc response not delivered"),
     });
     const parts: AppParts = { config, database, keys, sessions, logger, clock, metrics, apiKeys };
     const httpRoutes: HttpRoute[] = HTTP_ROUTE_FACTORIES.flatMap((factory) => factory(parts));
-    const serveConnect = (req: HttpRequest, res: HttpResponse) =>
-      connectHandler(
-        req as http.IncomingMessage & http2.Http2ServerRequest,
-        res as http.ServerResponse & http2.Http2ServerResponse,
-      );
+    const serveConnect = (req: HttpRequest, res: HttpResponse) => {
+      if (!connectHandler(req, res)) sendJson(res, 404, { error: "not found" });
+    };
     const handler: UniversalHandler = (req, res) => {
       void routeHttp(httpRoutes, req, res, serveConnect).catch((err: unknown) => {
         logger.error({ err: describe(err) }, "http route failed");

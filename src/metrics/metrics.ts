@@ -66,11 +66,19 @@ export function createMetrics(poolStats: () => PoolStats): Metrics {
       this.set(poolStats().waiting);
     },
   });
+  // The labelled children per method and code, found once: observing then skips prom-client's label hashing.
+  const children = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
   return {
     registry,
     observeRpc(method, code, seconds) {
-      rpcs.inc({ method, code });
-      rpcSeconds.observe({ method, code }, seconds);
+      const key = `${method} ${code}`;
+      let child = children.get(key);
+      if (child === undefined) {
+        child = { count: rpcs.labels({ method, code }), latency: rpcSeconds.labels({ method, code }) };
+        children.set(key, child);
+      }
+      child.count.inc();
+      child.latency.observe(seconds);
     },
     claimsRejected: (reason) => claimsRejected.inc({ reason }),
     sessionCreated: () => created.inc(),

@@ -27,7 +27,10 @@ export async function listenSniffing(handler: UniversalHandler, port: number, ho
   const h1 = http.createServer(handler as http.RequestListener);
   const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const sockets = new Set<net.Socket>();
-  const h2Sessions = new Set<http2.ServerHttp2Session>();
+  // In-flight requests per HTTP/2 session. A session whose requests are all
+  // answered is destroyed on close: Node's graceful session.close() can wait
+  // on a client that never ends a stream it was told to stop (RST NO_ERROR).
+  const h2Sessions = new Map<http2.ServerHttp2Session, number>();
   // In-flight requests per HTTP/1.1 socket. http.Server tracks connections only
   // after its own listen(), so its closeIdleConnections() never sees sockets
   // handed over here and keep-alive sockets would hold close() for keepAliveTimeout.
@@ -43,10 +46,32 @@ export async function listenSniffing(handler: UniversalHandler, port: number, ho
       if (closing && left === 0) socket.end();
     });
   });
+  h2.on("stream", (stream) => {
+    const session = stream.session as http2.ServerHttp2Session | undefined;
+    if (session === undefined) return;
+    h2Sessions.set(session, (h2Sessions.get(session) ?? 0) + 1);
+    let answered = false;
+    const onAnswered = () => {
+      if (answered) return;
+      answered = true;
+      const left = (h2Sessions.get(session) ?? 1) - 1;
+      if (h2Sessions.has(session)) h2Sessions.set(session, left);
+      if (closing && left === 0) destroySoon(session);
+    };
+    // "finish": the response is written. A stream whose request body was not
+    // read to its end may never emit "close", so that cannot be what we wait for.
+    stream.once("finish", onAnswered);
+    stream.once("close", onAnswered);
+  });
   h2.on("session", (session) => {
-    h2Sessions.add(session);
+    h2Sessions.set(session, 0);
     session.on("close", () => h2Sessions.delete(session));
   });
+
+  /** Lets written frames reach the socket, then ends the session. */
+  const destroySoon = (session: http2.ServerHttp2Session) => {
+    setTimeout(() => session.destroy(), 100).unref();
+  };
 
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -91,7 +116,10 @@ export async function listenSniffing(handler: UniversalHandler, port: number, ho
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Idle HTTP/1.1 keep-alive sockets close now; busy ones as their last request ends.
       for (const [socket, inFlight] of h1InFlight) if (inFlight === 0) socket.destroy();
-      for (const session of h2Sessions) session.close();
+      for (const [session, inFlight] of h2Sessions) {
+        session.close();
+        if (inFlight === 0) destroySoon(session);
+      }
       const timer = setTimeout(() => {
         for (const socket of sockets) socket.destroy();
       }, deadlineMs);

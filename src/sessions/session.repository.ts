@@ -29,6 +29,55 @@ export async function insertSession(db: Db, session: Session, tokenHash: string)
     .execute();
 }
 
+/** Reads an active session without locking it (the optimistic path re-checks its version when writing). */
+export async function findActive(db: Db, key: SessionKey, now: Date): Promise<Session | undefined> {
+  const row = await db
+    .selectFrom("sessions")
+    .selectAll()
+    .where(...keyFilter(key))
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
+  return row && toSession(row);
+}
+
+/**
+ * Compare-and-set write of an authenticated session in one statement: applies
+ * only while the row still has `expectedVersion` and is active at
+ * greatest(last_accessed_at, now), which also becomes the new last_accessed_at
+ * (so it never goes back and follows commit order); with `durationMinutes`,
+ * expires_at is that many minutes later. PostgreSQL re-checks the WHERE on the
+ * latest row version after any lock wait, so a concurrent patch, revoke or
+ * expiry makes it match nothing: undefined, and nothing is written.
+ */
+export async function updateIfVersion(
+  db: Db,
+  sessionId: string,
+  expectedVersion: bigint,
+  now: Date,
+  change: { durationMinutes: number | undefined; customClaims: JsonObject; claimsVersion: bigint },
+): Promise<Session | undefined> {
+  const accessed = sql<Date>`greatest(last_accessed_at, ${now})`;
+  const row = await db
+    .updateTable("sessions")
+    .set({
+      last_accessed_at: accessed,
+      ...(change.durationMinutes === undefined
+        ? {}
+        : { expires_at: sql<Date>`${accessed} + make_interval(mins => ${change.durationMinutes})` }),
+      ...(change.claimsVersion === expectedVersion
+        ? {}
+        : { custom_claims: jsonb(change.customClaims), claims_version: change.claimsVersion.toString() }),
+    })
+    .where("session_id", "=", sessionId)
+    .where("claims_version", "=", expectedVersion.toString())
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", accessed)
+    .returningAll()
+    .executeTakeFirst();
+  return row && toSession(row);
+}
+
 /** Reads an active session and locks its row until the transaction ends. */
 export async function findActiveForUpdate(db: Db, key: SessionKey, now: Date): Promise<Session | undefined> {
   const row = await db

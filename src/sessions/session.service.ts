@@ -76,6 +76,49 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     }
   }
 
+  /** The claims and version after a patch, or ClaimsVersionMismatchError when the caller's version is stale. */
+  function nextState(
+    current: Session,
+    expectedClaimsVersion: bigint | undefined,
+    patch: JsonObject | undefined,
+  ): { customClaims: JsonObject; claimsVersion: bigint } {
+    if (expectedClaimsVersion !== undefined && expectedClaimsVersion !== current.claimsVersion) {
+      throw new ClaimsVersionMismatchError(expectedClaimsVersion, current.claimsVersion);
+    }
+    return patch === undefined
+      ? { customClaims: current.customClaims, claimsVersion: current.claimsVersion }
+      : {
+          customClaims: applyClaimsPatch(current.customClaims, patch, claimsPolicy),
+          claimsVersion: current.claimsVersion + 1n,
+        };
+  }
+
+  /** The contended path: the same change under the row lock (BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT). */
+  function authenticateLocked(
+    key: repo.SessionKey,
+    durationMinutes: number | undefined,
+    expectedClaimsVersion: bigint | undefined,
+    patch: JsonObject | undefined,
+  ): Promise<Session | undefined> {
+    return db.transaction().execute(async (trx) => {
+      const current = await repo.findActiveForUpdate(trx, key, clock());
+      if (current === undefined) return undefined;
+      // The clock is read again under the row lock, so writers of one session stamp in commit order and
+      // a call that waited past the expiry does not revive the session; last_accessed_at never goes back.
+      const lockedNow = new Date(Math.max(clock().getTime(), current.lastAccessedAt.getTime()));
+      if (!isActive(current, lockedNow)) return undefined;
+      const change = nextState(current, expectedClaimsVersion, patch);
+      return repo.updateAuthenticated(trx, current.id, {
+        lastAccessedAt: lockedNow,
+        expiresAt:
+          durationMinutes === undefined
+            ? current.expiresAt
+            : new Date(lockedNow.getTime() + durationMinutes * MINUTE_MS),
+        ...change,
+      });
+    });
+  }
+
   return {
     async create(input) {
       const customClaims = validateInitialClaims(input.customClaims, claimsPolicy);
@@ -107,29 +150,16 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         // Nothing to read before writing: one statement, one round trip.
         session = await repo.touchActive(db, key, now, input.durationMinutes);
       } else {
-        session = await db.transaction().execute(async (trx) => {
-          const current = await repo.findActiveForUpdate(trx, key, now);
-          if (current === undefined) return undefined;
-          // The clock is read again under the row lock, so writers of one session stamp in commit order and
-          // a call that waited past the expiry does not revive the session; last_accessed_at never goes back.
-          const lockedNow = new Date(Math.max(clock().getTime(), current.lastAccessedAt.getTime()));
-          if (!isActive(current, lockedNow)) return undefined;
-          const expiresAt =
-            input.durationMinutes === undefined
-              ? undefined
-              : new Date(lockedNow.getTime() + input.durationMinutes * MINUTE_MS);
-          if (input.expectedClaimsVersion !== undefined && input.expectedClaimsVersion !== current.claimsVersion) {
-            throw new ClaimsVersionMismatchError(input.expectedClaimsVersion, current.claimsVersion);
-          }
-          const claims =
-            patch === undefined ? current.customClaims : applyClaimsPatch(current.customClaims, patch, claimsPolicy);
-          return repo.updateAuthenticated(trx, current.id, {
-            lastAccessedAt: lockedNow,
-            expiresAt: expiresAt ?? current.expiresAt,
-            customClaims: claims,
-            claimsVersion: patch === undefined ? current.claimsVersion : current.claimsVersion + 1n,
-          });
+        // Optimistic first: read, then one compare-and-set UPDATE on claims_version (two round trips, no
+        // transaction). Only when another writer got in between does it take the row lock and redo the work.
+        const read = await repo.findActive(db, key, now);
+        if (read === undefined) throw new SessionNotFoundError();
+        const change = nextState(read, input.expectedClaimsVersion, patch);
+        session = await repo.updateIfVersion(db, read.id, read.claimsVersion, clock(), {
+          durationMinutes: input.durationMinutes,
+          ...change,
         });
+        session ??= await authenticateLocked(key, input.durationMinutes, input.expectedClaimsVersion, patch);
       }
       if (session === undefined) throw new SessionNotFoundError();
       const sessionToken = input.credential.kind === "token" ? input.credential.token : undefined;

@@ -98,7 +98,7 @@ describe.each(backends())("hostile input on %s", (backend) => {
 
   it("refuses a 1 MiB request with RESOURCE_EXHAUSTED (the 64 KiB limit) over gRPC and Connect", async () => {
     const patch = { big: "x".repeat(1024 * 1024) };
-    // Connect over HTTP/2 here: over HTTP/1.1 the refused body stays in the keep-alive socket (see BENCHMARKS.md notes).
+    // Connect over HTTP/2 here; HTTP/1.1 keep-alive after a refused body is covered in test/server/oversized-request.test.ts.
     const connectH2 = createClient(
       SessionService,
       createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "2", interceptors: [apiKey] }),
