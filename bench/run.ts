@@ -8,6 +8,7 @@
  * Options: --seconds=N per run (8), --concurrency=N (64), --sessions=N (1000),
  * --client=raw|connect (raw), --pool=N (server and floor pool, 10), --only=op,op
  * (create,token,patch,jwt), --log-level=L (server, info), --server-node-options="…",
+ * --pg-socket=DIR (server and floor connect through PostgreSQL's Unix socket in DIR),
  * --scale (also with 1,000,000 sessions), --soak=SECONDS, --cpu-prof (server
  * profile into bench/profiles/).
  */
@@ -43,7 +44,12 @@ const POOL = Number(args.get("pool") ?? 10);
 const CLIENT = args.get("client") === "connect" ? "connect" : "raw";
 const ONLY = args.get("only")?.split(",");
 const LOG_LEVEL = args.get("log-level") ?? "info";
-const SERVER_NODE_OPTIONS = args.get("server-node-options")?.split(" ").filter((o) => o !== "") ?? [];
+const PG_SOCKET = args.get("pg-socket");
+const SERVER_NODE_OPTIONS =
+  args
+    .get("server-node-options")
+    ?.split(" ")
+    .filter((o) => o !== "") ?? [];
 const API_KEY = "bench-api-key-0123456789abcdef";
 const ROOT = resolve(import.meta.dirname, "..");
 const CORES = os.cpus().length;
@@ -119,6 +125,8 @@ async function main(): Promise<void> {
   await adminQuery(`create database ${dbName}`);
   const url = new URL(adminUrl as string);
   url.pathname = `/${dbName}`;
+  // With --pg-socket=DIR, the server and the floor reach PostgreSQL over its Unix socket instead of TCP.
+  if (PG_SOCKET !== undefined) url.searchParams.set("host", PG_SOCKET);
   const databaseUrl = url.toString();
   const logPath = join(os.tmpdir(), `${dbName}.log`);
   const logFd = openSync(logPath, "w");
@@ -278,7 +286,7 @@ async function main(): Promise<void> {
     const w = [30, 8, 8, 8, 8, 6, 6, 8];
     const pct = (cores: number) => `${(cores * 100).toFixed(0)}%`;
     const lines = [
-      `Tessera bench: ${CORES} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${CONCURRENCY} concurrent streams on one h2c connection (${CLIENT} client in its own process), pool ${POOL}, server log level ${LOG_LEVEL}${SERVER_NODE_OPTIONS.length > 0 ? ` and ${SERVER_NODE_OPTIONS.join(" ")}` : ""}, ${SECONDS} s per run, ${SESSIONS} sessions; load average at start ${os.loadavg()[0]?.toFixed(2)}`,
+      `Tessera bench: ${CORES} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${CONCURRENCY} concurrent streams on one h2c connection (${CLIENT} client in its own process), pool ${POOL}${PG_SOCKET === undefined ? " over TCP" : ` over the Unix socket in ${PG_SOCKET}`}, server log level ${LOG_LEVEL}${SERVER_NODE_OPTIONS.length > 0 ? ` and ${SERVER_NODE_OPTIONS.join(" ")}` : ""}, ${SECONDS} s per run, ${SESSIONS} sessions; load average at start ${os.loadavg()[0]?.toFixed(2)}`,
       "",
       row(["operation", "calls/s", "p50 ms", "p99 ms", "floor/s", "ratio", "stmts", "RSS MiB"], w),
       ...results.map(({ name, rpc, floor: f, statements: s, rss }) =>
@@ -299,7 +307,10 @@ async function main(): Promise<void> {
       "",
       "CPU per measured phase, in % of one core (server, PostgreSQL backends, load generator, this process = floor, rest of the machine, idle),",
       "and CPU µs per call of the server (or the floor) and of PostgreSQL:",
-      row(["phase", "server", "postgres", "client", "floor", "other", "idle", "µs/call", "pg µs/call"], [34, 8, 8, 8, 8, 8, 8, 8, 10]),
+      row(
+        ["phase", "server", "postgres", "client", "floor", "other", "idle", "µs/call", "pg µs/call"],
+        [34, 8, 8, 8, 8, 8, 8, 8, 10],
+      ),
       ...results.flatMap(({ name, rpc, floor: f }) =>
         [
           ...(f ? [[`${name} (floor)`, f] as const] : []),
@@ -364,7 +375,9 @@ async function main(): Promise<void> {
       server.kill("SIGTERM");
       await exited;
       // The server logs one line per RPC, warm-ups included; they must all be there after shutdown.
-      const logged = readFileSync(logPath, "utf8").split("\n").filter((l) => l.includes('"msg":"rpc"')).length;
+      const logged = readFileSync(logPath, "utf8")
+        .split("\n")
+        .filter((l) => l.includes('"msg":"rpc"')).length;
       process.stdout.write(`server log: ${logged} rpc lines written for ${rpcsSent} RPCs sent\n`);
     }
     closeSync(logFd);
