@@ -2,13 +2,8 @@ import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
-import {
-  createScratchDatabase,
-  jwtPayload,
-  type ScratchDatabase,
-  type ServerProcess,
-  spawnServer,
-} from "./server-process.js";
+import { createScratchDatabase, type ScratchDatabase } from "../support/backends.js";
+import { jwtPayload, type ServerProcess, spawnServer } from "./server-process.js";
 
 const DATABASE_URL = process.env.DATABASE_URL;
 

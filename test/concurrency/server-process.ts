@@ -1,9 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import pg from "pg";
 import { SessionService } from "../../gen/tessera/sessions/v1/session_service_pb.js";
 
 /** The API key every spawned server accepts. */
@@ -87,48 +85,6 @@ export async function spawnServer(databaseUrl: string, env: Record<string, strin
 }
 
 /** A fresh PostgreSQL database on the server of `adminUrl`, and how to drop it. */
-export interface ScratchDatabase {
-  readonly url: string;
-  /** Runs SQL on the scratch database with a short-lived connection. */
-  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
-  drop(): Promise<void>;
-}
-
-/** Creates a database named tessera_test_<random> next to `adminUrl`'s. */
-export async function createScratchDatabase(adminUrl: string): Promise<ScratchDatabase> {
-  const name = `tessera_test_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []) {
-      const client = new pg.Client({ connectionString: url.toString() });
-      await client.connect();
-      try {
-        return (await client.query<R>(text, values)).rows;
-      } finally {
-        await client.end();
-      }
-    },
-    async drop() {
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      try {
-        await client.query(`drop database if exists ${name} with (force)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
-
 /** The JSON payload of a JWT, without verifying it (tests verify elsewhere). */
 export function jwtPayload(jwt: string): Record<string, unknown> {
   const part = jwt.split(".")[1] ?? "";

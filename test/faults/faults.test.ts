@@ -3,12 +3,8 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
-import {
-  createScratchDatabase,
-  type ScratchDatabase,
-  type ServerProcess,
-  spawnServer,
-} from "../concurrency/server-process.js";
+import { type ServerProcess, spawnServer } from "../concurrency/server-process.js";
+import { createScratchDatabase, type ScratchDatabase } from "../support/backends.js";
 import { CALL_TIMEOUT_MS, type CallRecord, startPatchLoad } from "./patch-load.js";
 import { canRunPrivatePostgres, createPrivatePostgres, type PrivatePostgres } from "./private-postgres.js";
 

@@ -26,6 +26,26 @@ export async function createTestDatabase(backend: Backend): Promise<TestDatabase
   }
   const adminUrl = process.env.DATABASE_URL;
   if (adminUrl === undefined) throw new Error("DATABASE_URL is not set");
+  const scratch = await createScratchDatabase(adminUrl);
+  return {
+    env: { DATA_DIR: dataDir, DATABASE_URL: scratch.url },
+    drop: async () => {
+      rmSync(dataDir, { recursive: true, force: true });
+      await scratch.drop();
+    },
+  };
+}
+
+/** A throwaway PostgreSQL database on an existing server. */
+export interface ScratchDatabase {
+  readonly url: string;
+  /** Runs SQL on the scratch database with a short-lived connection. */
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
+  drop(): Promise<void>;
+}
+
+/** Creates a database named tessera_test_<random> next to `adminUrl`'s. */
+export async function createScratchDatabase(adminUrl: string): Promise<ScratchDatabase> {
   const name = `tessera_test_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -37,9 +57,17 @@ export async function createTestDatabase(backend: Backend): Promise<TestDatabase
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
-    env: { DATA_DIR: dataDir, DATABASE_URL: url.toString() },
-    drop: async () => {
-      rmSync(dataDir, { recursive: true, force: true });
+    url: url.toString(),
+    async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []) {
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      try {
+        return (await client.query<R>(text, values)).rows;
+      } finally {
+        await client.end();
+      }
+    },
+    async drop() {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
       try {
