@@ -29,15 +29,23 @@ export async function insertSession(db: Db, session: Session, tokenHash: string)
     .execute();
 }
 
-/** Reads an active session without locking it (the optimistic path re-checks its version when writing). */
-export async function findActive(db: Db, key: SessionKey, now: Date): Promise<Session | undefined> {
-  const row = await db
+/**
+ * Reads an active session. With `lock`, the row stays locked until the
+ * transaction ends; without, the optimistic path re-checks its version when writing.
+ */
+export async function findActive(
+  db: Db,
+  key: SessionKey,
+  now: Date,
+  options: { lock: boolean } = { lock: false },
+): Promise<Session | undefined> {
+  const query = db
     .selectFrom("sessions")
     .selectAll()
     .where(...keyFilter(key))
     .where("revoked_at", "is", null)
-    .where("expires_at", ">", now)
-    .executeTakeFirst();
+    .where("expires_at", ">", now);
+  const row = await (options.lock ? query.forUpdate() : query).executeTakeFirst();
   return row && toSession(row);
 }
 
@@ -74,19 +82,6 @@ export async function updateIfVersion(
     .where("revoked_at", "is", null)
     .where("expires_at", ">", accessed)
     .returningAll()
-    .executeTakeFirst();
-  return row && toSession(row);
-}
-
-/** Reads an active session and locks its row until the transaction ends. */
-export async function findActiveForUpdate(db: Db, key: SessionKey, now: Date): Promise<Session | undefined> {
-  const row = await db
-    .selectFrom("sessions")
-    .selectAll()
-    .where(...keyFilter(key))
-    .where("revoked_at", "is", null)
-    .where("expires_at", ">", now)
-    .forUpdate()
     .executeTakeFirst();
   return row && toSession(row);
 }

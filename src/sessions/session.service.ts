@@ -101,7 +101,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     patch: JsonObject | undefined,
   ): Promise<Session | undefined> {
     return db.transaction().execute(async (trx) => {
-      const current = await repo.findActiveForUpdate(trx, key, clock());
+      const current = await repo.findActive(trx, key, clock(), { lock: true });
       if (current === undefined) return undefined;
       // The clock is read again under the row lock, so writers of one session stamp in commit order and
       // a call that waited past the expiry does not revive the session; last_accessed_at never goes back.

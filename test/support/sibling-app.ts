@@ -1,12 +1,11 @@
-import type { Client, Interceptor } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { SessionService } from "../../gen/tessera/sessions/v1/session_service_pb.js";
 import { type App, type AppOverrides, createApp } from "../../src/app.js";
 import type { Config } from "../../src/config.js";
 import type { Database } from "../../src/db/database.js";
 import { createLogger } from "../../src/logger.js";
-import { type Protocol, TEST_API_KEY, type TestApp } from "./test-app.js";
+import { type Protocol, sessionTransport, TEST_API_KEY, type TestApp } from "./test-app.js";
 
 /** A second Tessera on the database of a running test app, with its own config and port. */
 export interface SiblingApp {
@@ -38,25 +37,10 @@ export async function startSiblingApp(
   });
   const server = await app.listen();
   const baseUrl = `http://127.0.0.1:${server.port}`;
-  const auth: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${TEST_API_KEY}`);
-    return next(req);
-  };
-  const transport = (protocol: Protocol) => {
-    const options = { baseUrl, interceptors: [auth] };
-    switch (protocol) {
-      case "connect":
-        return createConnectTransport({ ...options, httpVersion: "1.1" });
-      case "grpc":
-        return createGrpcTransport(options);
-      case "grpc-web":
-        return createGrpcWebTransport({ ...options, httpVersion: "2" });
-    }
-  };
   return {
     app,
     baseUrl,
-    client: (protocol = "connect") => createClient(SessionService, transport(protocol)),
+    client: (protocol = "connect") => createClient(SessionService, sessionTransport(baseUrl, protocol, TEST_API_KEY)),
     close: () => app.close(),
   };
 }

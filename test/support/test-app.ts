@@ -65,21 +65,8 @@ export async function startTestApp(
   }
   const server = await app.listen();
   const baseUrl = `http://127.0.0.1:${server.port}`;
-  const transport = (protocol: Protocol = "connect", apiKey: string | null = TEST_API_KEY): Transport => {
-    const auth: Interceptor = (next) => (req) => {
-      if (apiKey !== null) req.header.set("authorization", `Bearer ${apiKey}`);
-      return next(req);
-    };
-    const options = { baseUrl, interceptors: [auth] };
-    switch (protocol) {
-      case "connect":
-        return createConnectTransport({ ...options, httpVersion: "1.1" });
-      case "grpc":
-        return createGrpcTransport(options);
-      case "grpc-web":
-        return createGrpcWebTransport({ ...options, httpVersion: "2" });
-    }
-  };
+  const transport = (protocol: Protocol = "connect", apiKey: string | null = TEST_API_KEY) =>
+    sessionTransport(baseUrl, protocol, apiKey);
   return {
     app,
     server,
@@ -96,4 +83,21 @@ export async function startTestApp(
       }
     },
   };
+}
+
+/** A transport to a Tessera at `baseUrl` over `protocol`, sending `apiKey` as a bearer token (null sends none). */
+export function sessionTransport(baseUrl: string, protocol: Protocol, apiKey: string | null): Transport {
+  const auth: Interceptor = (next) => (req) => {
+    if (apiKey !== null) req.header.set("authorization", `Bearer ${apiKey}`);
+    return next(req);
+  };
+  const options = { baseUrl, interceptors: [auth] };
+  switch (protocol) {
+    case "connect":
+      return createConnectTransport({ ...options, httpVersion: "1.1" });
+    case "grpc":
+      return createGrpcTransport(options);
+    case "grpc-web":
+      return createGrpcWebTransport({ ...options, httpVersion: "2" });
+  }
 }
