@@ -21,8 +21,7 @@ export function toConnectError(err: unknown, logger: Logger, procedure: string):
   }
   if (err instanceof ConnectError) {
     // Raised by Connect itself (e.g. a request over the size limit) or already mapped.
-    if (err.findDetails(ErrorDetailSchema).length > 0) return err;
-    return withDetail(err.rawMessage, err.code, connectReason(err.code), {}, err);
+    return withReason(err) ?? err;
   }
   if (isDatabaseUnavailable(err)) {
     logger.warn({ procedure, err: describe(err) }, "database unavailable");
@@ -59,8 +58,18 @@ function withDetail(
   );
 }
 
-function connectReason(code: Code): string {
-  return `RPC_${Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()}`;
+/**
+ * For a ConnectError without an ErrorDetail (raised by the Connect runtime,
+ * not by Tessera), a copy carrying the reason `RPC_<CODE>`; undefined when it
+ * already has one.
+ */
+export function withReason(err: ConnectError): ConnectError | undefined {
+  if (err.findDetails(ErrorDetailSchema).length > 0) return undefined;
+  const reason = `RPC_${Code[err.code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()}`;
+  const detail = { desc: ErrorDetailSchema, value: create(ErrorDetailSchema, { reason }) };
+  const copy = new ConnectError(err.rawMessage, err.code, err.metadata, [], err);
+  copy.details.push(...err.details, detail);
+  return copy;
 }
 
 /** Name, code and message of an error, without its cause chain or any driver detail field that may hold data. */

@@ -14,6 +14,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { HttpRequest, HttpResponse } from "../http/http-route.js";
+import { withErrorDetail } from "./error-details.js";
 
 /** Options of createConnectNodeHandler. */
 export interface ConnectNodeHandlerOptions extends ConnectRouterOptions {
@@ -61,7 +62,12 @@ export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): Co
       if (!req.readableEnded && !req.destroyed) abandon(req);
     });
     handler({ ...universal, body: bodyOf(req) })
-      .then((uRes) => universalResponseToNodeResponse(uRes, res as http.ServerResponse & http2.Http2ServerResponse))
+      .then((uRes) =>
+        universalResponseToNodeResponse(
+          withErrorDetail(uRes, req.headers["content-type"] ?? ""),
+          res as http.ServerResponse & http2.Http2ServerResponse,
+        ),
+      )
       .catch((err: unknown) => {
         if (ConnectError.from(err).code !== Code.Aborted) options.onError(procedure, err);
       });

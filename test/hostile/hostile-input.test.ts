@@ -43,7 +43,8 @@ describe.each(backends())("hostile input on %s", (backend) => {
   afterAll(() => Promise.all([t?.close(), roomy?.close()]));
 
   // protobuf-es stops decoding at 100 nested messages, before the service sees the request; Connect maps an
-  // undecodable binary message to INTERNAL (as grpc-go does) and the error carries no ErrorDetail.
+  // undecodable binary message to INTERNAL (as grpc-go does), and src/server/error-details.ts adds the
+  // ErrorDetail with the runtime reason.
   it("refuses a patch nested 10,000 levels deep in binary protobuf over gRPC at the decoder's recursion limit", async () => {
     const victim = await roomy.client("grpc").createSession({ userId: "deep" });
     const message = wire.concat(
@@ -52,6 +53,7 @@ describe.each(backends())("hostile input on %s", (backend) => {
     );
     const outcome = await unchangedBy(roomy, () => rawGrpcCall(roomy.baseUrl, "AuthenticateSession", message));
     expect(outcome.code).toBe(Code.Internal);
+    expect(outcome.reason).toBe("RPC_INTERNAL");
     expect(outcome.message).toContain("maximum recursion depth");
   });
 
@@ -65,10 +67,17 @@ describe.each(backends())("hostile input on %s", (backend) => {
         body,
       }),
     );
-    const error = (await res.json()) as { code: string; message: string };
+    const error = (await res.json()) as {
+      code: string;
+      message: string;
+      details?: { type: string; debug?: unknown }[];
+    };
     expect(res.status).toBe(400);
     expect(error.code).toBe("invalid_argument");
     expect(error.message).toContain("maximum recursion depth");
+    expect(error.details).toEqual([
+      expect.objectContaining({ type: "tessera.sessions.v1.ErrorDetail", debug: { reason: "RPC_INVALID_ARGUMENT" } }),
+    ]);
   });
 
   it("applies a patch nested exactly to the depth limit and refuses one level more with INVALID_CLAIMS", async () => {
@@ -96,14 +105,14 @@ describe.each(backends())("hostile input on %s", (backend) => {
     expect(outcome).toMatchObject({ code: Code.InvalidArgument, reason: "INVALID_CLAIMS" });
   });
 
-  it("refuses a 1 MiB request with RESOURCE_EXHAUSTED (the 64 KiB limit) over gRPC and Connect", async () => {
+  it("refuses a 1 MiB request with RESOURCE_EXHAUSTED (the 64 KiB limit) over gRPC, gRPC-Web and Connect", async () => {
     const patch = { big: "x".repeat(1024 * 1024) };
     // Connect over HTTP/2 here; HTTP/1.1 keep-alive after a refused body is covered in test/server/oversized-request.test.ts.
     const connectH2 = createClient(
       SessionService,
       createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "2", interceptors: [apiKey] }),
     );
-    for (const client of [t.client("grpc"), connectH2]) {
+    for (const client of [t.client("grpc"), t.client("grpc-web"), connectH2]) {
       const outcome = await unchangedBy(t, () =>
         outcomeOf(
           client.authenticateSession({
@@ -112,7 +121,7 @@ describe.each(backends())("hostile input on %s", (backend) => {
           }),
         ),
       );
-      expect(outcome.code).toBe(Code.ResourceExhausted);
+      expect(outcome).toMatchObject({ code: Code.ResourceExhausted, reason: "RPC_RESOURCE_EXHAUSTED" });
     }
   });
 
