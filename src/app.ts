@@ -37,7 +37,7 @@ export interface AppOverrides {
   readonly database?: Database;
 }
 
-/** Builds the plain HTTP routes served before Connect; each gets the built app parts. */
+/** Builds the plain HTTP routes served next to Connect; each gets the built app parts. */
 export type HttpRouteFactory = (parts: AppParts) => HttpRoute[];
 
 /** The built parts handed to HTTP route factories. */
@@ -86,23 +86,16 @@ const SERVED_SERVICES = SERVED_FILES.flatMap((file) => file.services.map((servic
 /** How often a watched health status re-checks the database. */
 const HEALTH_POLL_INTERVAL_MS = 1_000;
 
-/** Plain HTTP routes, tried in order before Connect. */
+/** Plain HTTP routes, tried in order for paths that are not Connect procedures. */
 const HTTP_ROUTE_FACTORIES: readonly HttpRouteFactory[] = [opsHttpRoutes, stytchHttpRoutes];
 
-/** Tries each plain route; the first that takes the request wins, else Connect serves it. */
-async function routeHttp(
-  routes: readonly HttpRoute[],
-  req: HttpRequest,
-  res: HttpResponse,
-  fallback: (req: HttpRequest, res: HttpResponse) => void,
-): Promise<void> {
-  if (routes.length > 0) {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    for (const route of routes) {
-      if (await route.handle(req, res, url)) return;
-    }
+/** Tries each plain route; the first that takes the request wins, else a JSON 404. */
+async function routeHttp(routes: readonly HttpRoute[], req: HttpRequest, res: HttpResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  for (const route of routes) {
+    if (await route.handle(req, res, url)) return;
   }
-  fallback(req, res);
+  sendJson(res, 404, { error: "not found" });
 }
 
 /** The composition root: opens the database, migrates, loads keys and wires every handler. */
@@ -170,11 +163,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     });
     const parts: AppParts = { config, database, keys, sessions, logger, clock, metrics, apiKeys };
     const httpRoutes: HttpRoute[] = HTTP_ROUTE_FACTORIES.flatMap((factory) => factory(parts));
-    const serveConnect = (req: HttpRequest, res: HttpResponse) => {
-      if (!connectHandler(req, res)) sendJson(res, 404, { error: "not found" });
-    };
+    // Connect first: an exact path lookup, so RPCs pay nothing for the plain routes.
     const handler: UniversalHandler = (req, res) => {
-      void routeHttp(httpRoutes, req, res, serveConnect).catch((err: unknown) => {
+      if (connectHandler(req, res)) return;
+      void routeHttp(httpRoutes, req, res).catch((err: unknown) => {
         logger.error({ err: describe(err) }, "http route failed");
         if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
         else res.end();
