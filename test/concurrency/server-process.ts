@@ -85,8 +85,3 @@ export async function spawnServer(databaseUrl: string, env: Record<string, strin
 }
 
 /** A fresh PostgreSQL database on the server of `adminUrl`, and how to drop it. */
-/** The JSON payload of a JWT, without verifying it (tests verify elsewhere). */
-export function jwtPayload(jwt: string): Record<string, unknown> {
-  const part = jwt.split(".")[1] ?? "";
-  return JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as Record<string, unknown>;
-}

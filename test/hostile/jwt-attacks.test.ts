@@ -1,6 +1,6 @@
 import { createHmac, createPublicKey } from "node:crypto";
 import { Code } from "@connectrpc/connect";
-import { generateKeyPair, SignJWT } from "jose";
+import { decodeJwt, generateKeyPair, SignJWT } from "jose";
 import type {
   KyselyPlugin,
   PluginTransformQueryArgs,
@@ -11,7 +11,6 @@ import type {
 } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/database.js";
-import { jwtPayload } from "../concurrency/server-process.js";
 import { backends, createTestDatabase, type TestDatabase } from "../support/backends.js";
 import { PROTOCOLS, startTestApp, type TestApp } from "../support/test-app.js";
 import { outcomeOf, storedSnapshot } from "./hostile-support.js";
@@ -75,7 +74,7 @@ describe.each(backends())("JWT attacks and API keys on %s", (backend) => {
   it("refuses alg none", async () => {
     const [h] = victim.jwt.split(".");
     const kid = (JSON.parse(Buffer.from(h as string, "base64url").toString()) as { kid: string }).kid;
-    const forged = `${b64({ alg: "none", typ: "JWT", kid })}.${b64(jwtPayload(victim.jwt))}.`;
+    const forged = `${b64({ alg: "none", typ: "JWT", kid })}.${b64(decodeJwt(victim.jwt))}.`;
     await expectRefused(forged, Code.Unauthenticated, "INVALID_SESSION_JWT");
   });
 
@@ -84,7 +83,7 @@ describe.each(backends())("JWT attacks and API keys on %s", (backend) => {
     if (active === undefined) throw new Error("no published key");
     const pem = createPublicKey({ key: active.jwk as never, format: "jwk" }).export({ type: "spki", format: "pem" });
     for (const secret of [pem, JSON.stringify(active.jwk)]) {
-      const signingInput = `${b64({ alg: "HS256", typ: "JWT", kid: active.kid })}.${b64(jwtPayload(victim.jwt))}`;
+      const signingInput = `${b64({ alg: "HS256", typ: "JWT", kid: active.kid })}.${b64(decodeJwt(victim.jwt))}`;
       const mac = createHmac("sha256", secret).update(signingInput).digest("base64url");
       await expectRefused(`${signingInput}.${mac}`, Code.Unauthenticated, "INVALID_SESSION_JWT");
     }
@@ -92,7 +91,7 @@ describe.each(backends())("JWT attacks and API keys on %s", (backend) => {
 
   it("refuses a JWT signed by an unknown key id", async () => {
     const { privateKey } = await generateKeyPair("ES256");
-    const forged = await new SignJWT(jwtPayload(victim.jwt))
+    const forged = await new SignJWT(decodeJwt(victim.jwt))
       .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: "attacker-key" })
       .sign(privateKey);
     await expectRefused(forged, Code.Unauthenticated, "INVALID_SESSION_JWT");
@@ -103,7 +102,7 @@ describe.each(backends())("JWT attacks and API keys on %s", (backend) => {
     ["another audience", { aud: "someone-else" }],
   ])("refuses a correctly signed JWT of %s", async (_name, override) => {
     const key = t.app.keys.active();
-    const forged = await new SignJWT({ ...jwtPayload(victim.jwt), ...override })
+    const forged = await new SignJWT({ ...decodeJwt(victim.jwt), ...override })
       .setProtectedHeader({ alg: key.alg, typ: "JWT", kid: key.kid })
       .sign(key.privateKey);
     await expectRefused(forged, Code.Unauthenticated, "INVALID_SESSION_JWT");
@@ -112,7 +111,7 @@ describe.each(backends())("JWT attacks and API keys on %s", (backend) => {
   it("refuses a tampered payload that names another session", async () => {
     const other = await t.client("grpc").createSession({ userId: "other" });
     const [h, , s] = victim.jwt.split(".");
-    const claims = jwtPayload(victim.jwt);
+    const claims = decodeJwt(victim.jwt);
     const sessionClaim = Object.keys(claims).find((k) => k.endsWith("session")) as string;
     const tampered = {
       ...claims,
