@@ -24,7 +24,7 @@ import pg from "pg";
 import { systemClock } from "../src/clock.js";
 import type { DatabaseSchema } from "../src/db/schema.js";
 import { createKeyStore } from "../src/keys/key-store.js";
-import { createSessionService } from "../src/sessions/session.service.js";
+import { createSessions } from "../src/sessions/session.service.js";
 import { createSessionJwts } from "../src/tokens/session-jwt.js";
 import { type CpuSample, coresBetween, sampleCpu } from "./cpu.js";
 import type { LoadCommand } from "./load-generator.js";
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
       keys,
       clock: systemClock,
     });
-    const floor = createSessionService({
+    const floor = createSessions({
       db,
       jwts,
       clock: systemClock,

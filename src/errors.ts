@@ -4,6 +4,7 @@
  * (`src/rpc/error-mapper.ts`). Messages and metadata never hold secrets:
  * no token, JWT, key or claim value, only names, sizes and limits.
  */
+import { isDatabaseUnavailable } from "./db/database-errors.js";
 
 /** The class of failure; mapped to a gRPC code by the error mapper. */
 export type ErrorKind =
@@ -12,13 +13,53 @@ export type ErrorKind =
   | "unauthenticated"
   | "aborted"
   | "unavailable"
-  | "failed_precondition";
+  | "failed_precondition"
+  | "internal";
+
+/**
+ * Every stable reason an error can carry, so the tables that map reasons
+ * (to gRPC codes, to Stytch error types, to metrics) are checked by the compiler.
+ */
+export type ErrorReason =
+  | "RESERVED_CLAIM"
+  | "CLAIMS_TOO_LARGE"
+  | "INVALID_CLAIMS"
+  | "INVALID_USER_ID"
+  | "INVALID_SESSION_DURATION"
+  | "INVALID_ROLES"
+  | "INVALID_ATTRIBUTES"
+  | "MISSING_SESSION_CREDENTIAL"
+  | "TOO_MANY_SESSION_CREDENTIALS"
+  | "INVALID_SESSION_CREDENTIAL"
+  | "UNSUPPORTED_AUTHORIZATION_CHECK"
+  | "INVALID_REQUEST_FIELD"
+  | "SESSION_NOT_FOUND"
+  | "SERVICE_NOT_FOUND"
+  | "INVALID_SESSION_JWT"
+  | "INVALID_API_KEY"
+  | "CLAIMS_VERSION_MISMATCH"
+  | "DATABASE_UNAVAILABLE"
+  | "INTERNAL";
+
+/** Reasons an InvalidArgumentError may carry: request arguments that are missing or out of range. */
+export type InvalidArgumentReason = Extract<
+  ErrorReason,
+  | "INVALID_USER_ID"
+  | "INVALID_SESSION_DURATION"
+  | "INVALID_ROLES"
+  | "INVALID_ATTRIBUTES"
+  | "MISSING_SESSION_CREDENTIAL"
+  | "TOO_MANY_SESSION_CREDENTIALS"
+  | "INVALID_SESSION_CREDENTIAL"
+  | "UNSUPPORTED_AUTHORIZATION_CHECK"
+  | "INVALID_REQUEST_FIELD"
+>;
 
 /** Base class of every error Tessera reports to callers on purpose. */
 export class TesseraError extends Error {
   constructor(
     readonly kind: ErrorKind,
-    readonly reason: string,
+    readonly reason: ErrorReason,
     message: string,
     readonly metadata: Readonly<Record<string, string>> = {},
     options?: { cause?: unknown },
@@ -57,7 +98,7 @@ export class InvalidClaimsError extends TesseraError {
 
 /** A request argument that is missing or out of range. */
 export class InvalidArgumentError extends TesseraError {
-  constructor(reason: string, message: string, metadata: Record<string, string> = {}) {
+  constructor(reason: InvalidArgumentReason, message: string, metadata: Record<string, string> = {}) {
     super("invalid_argument", reason, message, metadata);
   }
 }
@@ -101,4 +142,23 @@ export class DatabaseUnavailableError extends TesseraError {
   constructor(options?: { cause?: unknown }) {
     super("unavailable", "DATABASE_UNAVAILABLE", "the database is unavailable", {}, options);
   }
+}
+
+/** Anything unexpected: a bug or a driver failure. Callers see only "internal error"; the cause goes to the log. */
+export class InternalError extends TesseraError {
+  constructor(options?: { cause?: unknown }) {
+    super("internal", "INTERNAL", "internal error", {}, options);
+  }
+}
+
+/**
+ * The one step that turns anything thrown into a TesseraError, shared by
+ * every API surface: domain errors pass through, an unreachable database
+ * becomes DatabaseUnavailableError, anything else InternalError (with the
+ * original kept as `cause`, for the log only).
+ */
+export function toTesseraError(err: unknown): TesseraError {
+  if (err instanceof TesseraError) return err;
+  if (isDatabaseUnavailable(err)) return new DatabaseUnavailableError({ cause: err });
+  return new InternalError({ cause: err });
 }

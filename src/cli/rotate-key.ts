@@ -1,8 +1,8 @@
 import { systemClock } from "../clock.js";
 import { parseConfig } from "../config.js";
+import { databaseOptions, keyStoreFor } from "../context.js";
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
-import { createKeyStore, retiredKeyLifetimeMs } from "../keys/key-store.js";
 
 /**
  * `npm run rotate-key`: makes a new signing key on the configured database and
@@ -13,14 +13,10 @@ import { createKeyStore, retiredKeyLifetimeMs } from "../keys/key-store.js";
  */
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
+  const database = await openDatabase(databaseOptions(config, 1));
   try {
     await migrateToLatest(database.db as never);
-    const keys = createKeyStore(database.db, {
-      algorithm: config.jwtAlgorithm,
-      retiredKeyLifetimeMs: retiredKeyLifetimeMs(config.jwtTtlSeconds),
-      clock: systemClock,
-    });
+    const keys = keyStoreFor(config, database, systemClock);
     await keys.init();
     const rotation = await keys.rotate();
     const published = keys.published().map((key) => key.kid);

@@ -8,9 +8,10 @@ export type HttpResponse = http.ServerResponse | http2.Http2ServerResponse;
 
 /**
  * A plain HTTP endpoint served next to Connect on the same port (JWKS,
- * health, metrics, the Stytch-compatible REST surface). `handle` returns
- * false when the request is not for it, so the next route (and finally
- * Connect) gets it.
+ * health, metrics, the Stytch-compatible REST surface). Connect procedures
+ * are matched first by exact path; a request for no procedure is offered to
+ * each route in turn, and `handle` returns false when it is not for it (the
+ * last resort is a JSON 404).
  */
 export interface HttpRoute {
   handle(req: HttpRequest, res: HttpResponse, url: URL): boolean | Promise<boolean>;

@@ -1,5 +1,5 @@
 import { TesseraError } from "../errors.js";
-import type { SessionService } from "../sessions/session.service.js";
+import type { Sessions } from "../sessions/session.service.js";
 import type { Metrics } from "./metrics.js";
 
 /** Reasons that mean the custom claims themselves were refused. */
@@ -11,7 +11,7 @@ const CLAIMS_REASONS: ReadonlySet<string> = new Set([
 ]);
 
 /** Wraps the session service to count created and revoked sessions and rejected claims. */
-export function instrumentSessions(sessions: SessionService, metrics: Metrics): SessionService {
+export function instrumentSessions(sessions: Sessions, metrics: Metrics): Sessions {
   const countRejection = (err: unknown): never => {
     if (err instanceof TesseraError && CLAIMS_REASONS.has(err.reason)) metrics.claimsRejected(err.reason);
     throw err;

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { PoolStats } from "../db/database.js";
-import type { RpcObserver } from "../rpc/logging.js";
+import type { RpcObserver } from "../rpc/request-observer.js";
 
 /** The app's Prometheus metrics, in a registry of its own (several apps can share a process). */
 export interface Metrics {

@@ -1,8 +1,7 @@
-import type { AppParts } from "../app.js";
+import type { AppContext } from "../context.js";
 import type { HttpRequest, HttpResponse, HttpRoute } from "../http/http-route.js";
 import { sendJson } from "../http/http-route.js";
-import { pingDatabase } from "./database-probe.js";
-import { toJwks } from "./jwks.js";
+import { toJwks } from "../keys/jwks.js";
 
 /**
  * How long clients may cache the JWKS. Far below the retired-key window (JWT
@@ -29,7 +28,7 @@ function getRoute(path: string, get: Get): HttpRoute {
 }
 
 /** JWKS, liveness, readiness and Prometheus metrics over plain HTTP on the service port. */
-export function opsHttpRoutes(parts: AppParts): HttpRoute[] {
+export function opsHttpRoutes(parts: AppContext): HttpRoute[] {
   return [
     getRoute("/.well-known/jwks.json", (_req, res) => {
       sendJson(res, 200, toJwks(parts.keys.published()), {
@@ -40,7 +39,7 @@ export function opsHttpRoutes(parts: AppParts): HttpRoute[] {
       sendJson(res, 200, { status: "ok" }, { "cache-control": "no-store" });
     }),
     getRoute("/readyz", async (_req, res) => {
-      const ready = await pingDatabase(parts.database.db);
+      const ready = await parts.health.serving();
       sendJson(
         res,
         ready ? 200 : 503,

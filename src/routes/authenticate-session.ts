@@ -1,7 +1,7 @@
 import type { AuthenticateSessionInput } from "../sessions/session.service.js";
+import { validCredential, validDuration } from "../sessions/session-input.js";
 import type { RouteDeps, SessionServiceImpl } from "./deps.js";
 import { toSessionMessage } from "./session-message.js";
-import { validCredential, validDuration } from "./validate.js";
 
 /** SessionService.AuthenticateSession. */
 export function authenticateSession(deps: RouteDeps): Pick<SessionServiceImpl, "authenticateSession"> {

@@ -1,6 +1,12 @@
+import {
+  SESSION_DURATION_MINUTES,
+  validAttributes,
+  validDuration,
+  validRoles,
+  validUserId,
+} from "../sessions/session-input.js";
 import type { RouteDeps, SessionServiceImpl } from "./deps.js";
 import { toSessionMessage } from "./session-message.js";
-import { SESSION_DURATION_MINUTES, validAttributes, validDuration, validRoles, validUserId } from "./validate.js";
 
 /** SessionService.CreateSession. */
 export function createSession(deps: RouteDeps): Pick<SessionServiceImpl, "createSession"> {

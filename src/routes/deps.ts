@@ -1,13 +1,13 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { SessionService as SessionServiceDesc } from "../../gen/tessera/sessions/v1/session_service_pb.js";
+import type { SessionService } from "../../gen/tessera/sessions/v1/session_service_pb.js";
 import type { KeyStore } from "../keys/key-store.js";
-import type { SessionService } from "../sessions/session.service.js";
+import type { Sessions } from "../sessions/session.service.js";
 
 /** What the RPC handlers need from the app. */
 export interface RouteDeps {
-  readonly sessions: SessionService;
+  readonly sessions: Sessions;
   readonly keys: KeyStore;
 }
 
 /** The full SessionService implementation; each RPC file returns its slice. */
-export type SessionServiceImpl = ServiceImpl<typeof SessionServiceDesc>;
+export type SessionServiceImpl = ServiceImpl<typeof SessionService>;

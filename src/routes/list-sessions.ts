@@ -1,6 +1,6 @@
+import { validUserId } from "../sessions/session-input.js";
 import type { RouteDeps, SessionServiceImpl } from "./deps.js";
 import { toSessionMessage } from "./session-message.js";
-import { validUserId } from "./validate.js";
 
 /** SessionService.ListSessions. */
 export function listSessions(deps: RouteDeps): Pick<SessionServiceImpl, "listSessions"> {

@@ -1,5 +1,5 @@
+import { validCredential } from "../sessions/session-input.js";
 import type { RouteDeps, SessionServiceImpl } from "./deps.js";
-import { validCredential } from "./validate.js";
 
 /** SessionService.RevokeSession. */
 export function revokeSession(deps: RouteDeps): Pick<SessionServiceImpl, "revokeSession"> {

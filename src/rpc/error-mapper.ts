@@ -1,8 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
-import { isDatabaseUnavailable } from "../db/database.js";
-import { type ErrorKind, TesseraError } from "../errors.js";
+import { type ErrorKind, type TesseraError, toTesseraError } from "../errors.js";
 import type { Logger } from "../logger.js";
 
 const CODES: Readonly<Record<ErrorKind, Code>> = {
@@ -12,23 +12,44 @@ const CODES: Readonly<Record<ErrorKind, Code>> = {
   aborted: Code.Aborted,
   unavailable: Code.Unavailable,
   failed_precondition: Code.FailedPrecondition,
+  internal: Code.Internal,
 };
+
+/** The gRPC code of a domain error kind. */
+export function codeOf(kind: ErrorKind): Code {
+  return CODES[kind];
+}
+
+/**
+ * Logs what a caller cannot see: an unreachable database as a warning,
+ * anything unexpected as an error with its cause. Shared by every API surface.
+ */
+export function logUnexpected(err: TesseraError, logger: Logger, where: Record<string, string>): void {
+  if (err.reason === "DATABASE_UNAVAILABLE")
+    logger.warn({ ...where, err: describe(err.cause) }, "database unavailable");
+  else if (err.reason === "INTERNAL") logger.error({ ...where, err: describe(err.cause) }, "unexpected error");
+}
 
 /** The one place domain errors become ConnectErrors, each with an ErrorDetail carrying its reason. */
 export function toConnectError(err: unknown, logger: Logger, procedure: string): ConnectError {
-  if (err instanceof TesseraError) {
-    return withDetail(err.message, CODES[err.kind], err.reason, err.metadata, err);
-  }
   if (err instanceof ConnectError) {
     // Raised by Connect itself (e.g. a request over the size limit) or already mapped.
     return withReason(err) ?? err;
   }
-  if (isDatabaseUnavailable(err)) {
-    logger.warn({ procedure, err: describe(err) }, "database unavailable");
-    return withDetail("the database is unavailable", Code.Unavailable, "DATABASE_UNAVAILABLE", {}, err);
-  }
-  logger.error({ procedure, err: describe(err) }, "unexpected error");
-  return withDetail("internal error", Code.Internal, "INTERNAL", {}, err);
+  const domain = toTesseraError(err);
+  logUnexpected(domain, logger, { procedure });
+  return new ConnectError(
+    domain.message,
+    CODES[domain.kind],
+    undefined,
+    [
+      {
+        desc: ErrorDetailSchema,
+        value: create(ErrorDetailSchema, { reason: domain.reason, metadata: { ...domain.metadata } }),
+      },
+    ],
+    domain.cause ?? domain,
+  );
 }
 
 /** Interceptor applying toConnectError to everything a handler throws. */
@@ -42,22 +63,6 @@ export function errorMapperInterceptor(logger: Logger): Interceptor {
   };
 }
 
-function withDetail(
-  message: string,
-  code: Code,
-  reason: string,
-  metadata: Readonly<Record<string, string>>,
-  cause: unknown,
-): ConnectError {
-  return new ConnectError(
-    message,
-    code,
-    undefined,
-    [{ desc: ErrorDetailSchema, value: create(ErrorDetailSchema, { reason, metadata: { ...metadata } }) }],
-    cause,
-  );
-}
-
 /**
  * For a ConnectError without an ErrorDetail (raised by the Connect runtime,
  * not by Tessera), a copy carrying the reason `RPC_<CODE>`; undefined when it
@@ -65,7 +70,7 @@ function withDetail(
  */
 export function withReason(err: ConnectError): ConnectError | undefined {
   if (err.findDetails(ErrorDetailSchema).length > 0) return undefined;
-  const reason = `RPC_${Code[err.code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()}`;
+  const reason = `RPC_${codeToString(err.code).toUpperCase()}`;
   const detail = { desc: ErrorDetailSchema, value: create(ErrorDetailSchema, { reason }) };
   const copy = new ConnectError(err.rawMessage, err.code, err.metadata, [], err);
   copy.details.push(...err.details, detail);

@@ -3,7 +3,7 @@ import http2 from "node:http2";
 import net from "node:net";
 
 /** A request handler that serves both HTTP/1.1 and HTTP/2 requests. */
-export type UniversalHandler = (
+export type NodeRequestHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
@@ -23,7 +23,7 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
  * the HTTP/2 connection preface and the socket is handed to the matching
  * server. `http2.createServer({ allowHTTP1 })` only does this over TLS.
  */
-export async function listenSniffing(handler: UniversalHandler, port: number, host: string): Promise<SniffingServer> {
+export async function listenSniffing(handler: NodeRequestHandler, port: number, host: string): Promise<SniffingServer> {
   const h1 = http.createServer(handler as http.RequestListener);
   const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const sockets = new Set<net.Socket>();

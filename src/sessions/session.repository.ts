@@ -1,10 +1,26 @@
-import { type Kysely, sql } from "kysely";
+import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from "kysely";
 import type { JsonObject } from "../claims/json.js";
 import { jsonb } from "../db/jsonb.js";
 import type { DatabaseSchema, SessionRow } from "../db/schema.js";
 import type { Session } from "./session.js";
 
 type Db = Kysely<DatabaseSchema>;
+
+/** The SQL form of `isActive` (session.ts): not revoked and not expired at `at`. */
+function activeAt(at: Date | Expression<Date>) {
+  return (eb: ExpressionBuilder<DatabaseSchema, "sessions">): Expression<SqlBool> =>
+    eb.and([eb("revoked_at", "is", null), eb("expires_at", ">", at)]);
+}
+
+/** When an authenticate happens: now, but never before the row's last access, so writers stamp in commit order. */
+function accessedAt(now: Date) {
+  return sql<Date>`greatest(last_accessed_at, ${now})`;
+}
+
+/** The SQL form of `extendedExpiry` (session.ts): `minutes` after `accessed`. */
+function extendedExpiry(accessed: Expression<Date>, minutes: number) {
+  return sql<Date>`${accessed} + make_interval(mins => ${minutes})`;
+}
 
 /** How a session is looked up. */
 export type SessionKey = { readonly sessionId: string } | { readonly tokenHash: string };
@@ -43,8 +59,7 @@ export async function findActive(
     .selectFrom("sessions")
     .selectAll()
     .where(...keyFilter(key))
-    .where("revoked_at", "is", null)
-    .where("expires_at", ">", now);
+    .where(activeAt(now));
   const row = await (options.lock ? query.forUpdate() : query).executeTakeFirst();
   return row && toSession(row);
 }
@@ -65,22 +80,19 @@ export async function updateIfVersion(
   now: Date,
   change: { durationMinutes: number | undefined; customClaims: JsonObject; claimsVersion: bigint },
 ): Promise<Session | undefined> {
-  const accessed = sql<Date>`greatest(last_accessed_at, ${now})`;
+  const accessed = accessedAt(now);
   const row = await db
     .updateTable("sessions")
     .set({
       last_accessed_at: accessed,
-      ...(change.durationMinutes === undefined
-        ? {}
-        : { expires_at: sql<Date>`${accessed} + make_interval(mins => ${change.durationMinutes})` }),
+      ...(change.durationMinutes === undefined ? {} : { expires_at: extendedExpiry(accessed, change.durationMinutes) }),
       ...(change.claimsVersion === expectedVersion
         ? {}
         : { custom_claims: jsonb(change.customClaims), claims_version: change.claimsVersion.toString() }),
     })
     .where("session_id", "=", sessionId)
     .where("claims_version", "=", expectedVersion.toString())
-    .where("revoked_at", "is", null)
-    .where("expires_at", ">", accessed)
+    .where(activeAt(accessed))
     .returningAll()
     .executeTakeFirst();
   return row && toSession(row);
@@ -98,20 +110,16 @@ export async function touchActive(
   now: Date,
   durationMinutes: number | undefined,
 ): Promise<Session | undefined> {
-  const accessed = sql<Date>`greatest(last_accessed_at, ${now})`;
+  const accessed = accessedAt(now);
   const row = await db
     .updateTable("sessions")
     .set(
       durationMinutes === undefined
         ? { last_accessed_at: accessed }
-        : {
-            last_accessed_at: accessed,
-            expires_at: sql<Date>`${accessed} + make_interval(mins => ${durationMinutes})`,
-          },
+        : { last_accessed_at: accessed, expires_at: extendedExpiry(accessed, durationMinutes) },
     )
     .where(...keyFilter(key))
-    .where("revoked_at", "is", null)
-    .where("expires_at", ">", now)
+    .where(activeAt(now))
     .returningAll()
     .executeTakeFirst();
   return row && toSession(row);
@@ -143,8 +151,7 @@ export async function listActiveByUser(db: Db, userId: string, now: Date): Promi
     .selectFrom("sessions")
     .selectAll()
     .where("user_id", "=", userId)
-    .where("revoked_at", "is", null)
-    .where("expires_at", ">", now)
+    .where(activeAt(now))
     .orderBy("started_at", "desc")
     .orderBy("session_id", "desc")
     .execute();

@@ -8,7 +8,7 @@ import type { DatabaseSchema } from "../db/schema.js";
 import { ClaimsVersionMismatchError, SessionNotFoundError } from "../errors.js";
 import type { SessionJwts } from "../tokens/session-jwt.js";
 import { hashSessionToken, newSessionToken } from "../tokens/session-token.js";
-import { isActive, type Session, type SessionAttributes } from "./session.js";
+import { extendedExpiry, isActive, type Session, type SessionAttributes } from "./session.js";
 import * as repo from "./session.repository.js";
 
 /** How a caller proves which session it means. */
@@ -42,8 +42,8 @@ export interface AuthenticateSessionInput {
   readonly expectedClaimsVersion: bigint | undefined;
 }
 
-/** The session logic behind every RPC. */
-export interface SessionService {
+/** The session logic behind every API surface (named apart from the generated SessionService descriptor). */
+export interface Sessions {
   create(input: CreateSessionInput): Promise<IssuedSession>;
   authenticate(input: AuthenticateSessionInput): Promise<IssuedSession>;
   list(userId: string): Promise<Session[]>;
@@ -51,17 +51,15 @@ export interface SessionService {
 }
 
 /** Dependencies of the session service. */
-export interface SessionServiceDeps {
+export interface SessionsDeps {
   readonly db: Kysely<DatabaseSchema>;
   readonly jwts: SessionJwts;
   readonly clock: Clock;
   readonly claimsPolicy: ClaimsPolicy;
 }
 
-const MINUTE_MS = 60_000;
-
 /** Builds the session service. Concurrency is left to the database: row locks, never in-process locks. */
-export function createSessionService(deps: SessionServiceDeps): SessionService {
+export function createSessions(deps: SessionsDeps): Sessions {
   const { db, jwts, clock, claimsPolicy } = deps;
 
   /** Resolves a credential to a lookup key; a JWT must verify first. */
@@ -110,10 +108,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       const change = nextState(current, expectedClaimsVersion, patch);
       return repo.updateAuthenticated(trx, current.id, {
         lastAccessedAt: lockedNow,
-        expiresAt:
-          durationMinutes === undefined
-            ? current.expiresAt
-            : new Date(lockedNow.getTime() + durationMinutes * MINUTE_MS),
+        expiresAt: durationMinutes === undefined ? current.expiresAt : extendedExpiry(lockedNow, durationMinutes),
         ...change,
       });
     });
@@ -129,7 +124,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
         userId: input.userId,
         startedAt: now,
         lastAccessedAt: now,
-        expiresAt: new Date(now.getTime() + input.durationMinutes * MINUTE_MS),
+        expiresAt: extendedExpiry(now, input.durationMinutes),
         revokedAt: null,
         attributes: input.attributes,
         roles: [...input.roles],

@@ -20,7 +20,14 @@ export interface Session {
   readonly claimsVersion: bigint;
 }
 
-/** Whether the session can be used at `now`: not revoked and not expired. */
+const MINUTE_MS = 60_000;
+
+/** The expiry of a session extended at `accessedAt` by `minutes` (written in SQL as `extendedExpiry` in the repository). */
+export function extendedExpiry(accessedAt: Date, minutes: number): Date {
+  return new Date(accessedAt.getTime() + minutes * MINUTE_MS);
+}
+
+/** Whether the session can be used at `now`: not revoked and not expired (in SQL: `activeAt` in the repository). */
 export function isActive(session: Session, now: Date): boolean {
   return session.revokedAt === null && session.expiresAt.getTime() > now.getTime();
 }

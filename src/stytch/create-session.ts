@@ -1,6 +1,6 @@
 import { isJsonObject } from "../claims/json.js";
 import { InvalidArgumentError } from "../errors.js";
-import { SESSION_DURATION_MINUTES, validAttributes, validRoles, validUserId } from "../routes/validate.js";
+import { SESSION_DURATION_MINUTES, validAttributes, validRoles, validUserId } from "../sessions/session-input.js";
 import type { StytchDeps, StytchEndpoint } from "./stytch-endpoint.js";
 import { customClaimsFrom, durationFrom, given, type JsonBody, optionalString } from "./stytch-request.js";
 import { toStytchIssued } from "./stytch-session.js";

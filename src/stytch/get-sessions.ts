@@ -1,4 +1,4 @@
-import { validUserId } from "../routes/validate.js";
+import { validUserId } from "../sessions/session-input.js";
 import type { StytchDeps, StytchEndpoint } from "./stytch-endpoint.js";
 import { toStytchSession } from "./stytch-session.js";
 

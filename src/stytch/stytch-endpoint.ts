@@ -1,11 +1,11 @@
 import type { KeyStore } from "../keys/key-store.js";
-import type { SessionService } from "../sessions/session.service.js";
+import type { Sessions } from "../sessions/session.service.js";
 import type { JsonBody } from "./stytch-request.js";
 
 /** What the Stytch endpoints need from the app. */
 export interface StytchDeps {
   readonly projectId: string;
-  readonly sessions: SessionService;
+  readonly sessions: Sessions;
   readonly keys: KeyStore;
 }
 

@@ -1,7 +1,7 @@
-import { isDatabaseUnavailable } from "../db/database.js";
-import { type ErrorKind, TesseraError } from "../errors.js";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { type ErrorReason, toTesseraError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { describe } from "../rpc/error-mapper.js";
+import { codeOf, logUnexpected } from "../rpc/error-mapper.js";
 
 /** A failure of the HTTP exchange itself (route, method, body) on the Stytch surface, with its status and error_type. */
 export class StytchHttpError extends Error {
@@ -24,8 +24,14 @@ export interface StytchErrorFields {
   readonly error_url: string;
 }
 
+/** A Stytch error response and the gRPC code name it is counted under. */
+export interface StytchFailure {
+  readonly fields: StytchErrorFields;
+  readonly code: string;
+}
+
 /** Stytch's error types (and statuses) for each domain reason; Tessera-only reasons get names in the same style. */
-const BY_REASON: Readonly<Record<string, readonly [number, string]>> = {
+const BY_REASON: Readonly<Record<ErrorReason, readonly [number, string]>> = {
   RESERVED_CLAIM: [400, "reserved_claims_in_custom_claims"],
   CLAIMS_TOO_LARGE: [400, "custom_claims_too_large"],
   INVALID_CLAIMS: [400, "invalid_custom_claims"],
@@ -42,31 +48,29 @@ const BY_REASON: Readonly<Record<string, readonly [number, string]>> = {
   INVALID_SESSION_JWT: [401, "unable_to_parse_session_jwt"],
   INVALID_API_KEY: [401, "unauthorized_credentials"],
   CLAIMS_VERSION_MISMATCH: [409, "claims_version_mismatch"],
+  SERVICE_NOT_FOUND: [404, "not_found"],
   DATABASE_UNAVAILABLE: [503, "service_unavailable"],
+  INTERNAL: [500, "internal_server_error"],
 };
 
-const BY_KIND: Readonly<Record<ErrorKind, readonly [number, string]>> = {
-  invalid_argument: [400, "bad_request"],
-  failed_precondition: [400, "bad_request"],
-  not_found: [404, "not_found"],
-  unauthenticated: [401, "unauthorized_credentials"],
-  aborted: [409, "conflict"],
-  unavailable: [503, "service_unavailable"],
+/** The gRPC code name an HTTP-level failure (route, method, body) is counted under. */
+const HTTP_STATUS_CODES: Readonly<Record<number, string>> = {
+  400: "invalid_argument",
+  401: "unauthenticated",
+  404: "not_found",
+  405: "unimplemented",
+  413: "resource_exhausted",
 };
 
 /** Maps anything a Stytch route throws to Stytch's error fields; unexpected errors are logged and answered as a bare 500. */
-export function toStytchError(err: unknown, logger: Logger, route: string): StytchErrorFields {
-  if (err instanceof StytchHttpError) return fields(err.status, err.errorType, err.message);
-  if (err instanceof TesseraError) {
-    const [status, type] = BY_REASON[err.reason] ?? BY_KIND[err.kind];
-    return fields(status, type, err.message);
+export function toStytchError(err: unknown, logger: Logger, route: string): StytchFailure {
+  if (err instanceof StytchHttpError) {
+    return { fields: fields(err.status, err.errorType, err.message), code: HTTP_STATUS_CODES[err.status] ?? "unknown" };
   }
-  if (isDatabaseUnavailable(err)) {
-    logger.warn({ route, err: describe(err) }, "database unavailable");
-    return fields(503, "service_unavailable", "the database is unavailable");
-  }
-  logger.error({ route, err: describe(err) }, "unexpected error");
-  return fields(500, "internal_server_error", "internal error");
+  const domain = toTesseraError(err);
+  logUnexpected(domain, logger, { route });
+  const [status, type] = BY_REASON[domain.reason];
+  return { fields: fields(status, type, domain.message), code: codeToString(codeOf(domain.kind)) };
 }
 
 function fields(status: number, type: string, message: string): StytchErrorFields {

@@ -1,7 +1,7 @@
 import { isJsonObject, type JsonObject } from "../claims/json.js";
 import { InvalidArgumentError, InvalidClaimsError } from "../errors.js";
-import { validCredential, validDuration } from "../routes/validate.js";
 import type { SessionCredential } from "../sessions/session.service.js";
+import { validCredential, validDuration } from "../sessions/session-input.js";
 
 /** A parsed JSON request body. */
 export type JsonBody = Readonly<Record<string, unknown>>;

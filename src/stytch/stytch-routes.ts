@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
-import type { AppParts } from "../app.js";
+import type { AppContext } from "../context.js";
 import { type HttpRequest, type HttpResponse, type HttpRoute, sendJson } from "../http/http-route.js";
 import type { Logger } from "../logger.js";
+import type { RequestObserver } from "../rpc/request-observer.js";
 import { authenticateSession } from "./authenticate-session.js";
 import { createBasicAuthCheck } from "./basic-auth.js";
 import { createSession } from "./create-session.js";
@@ -21,7 +21,7 @@ export function stytchEndpoints(deps: StytchDeps): StytchEndpoint[] {
  * The Stytch-compatible REST surface under /v1/, on when STYTCH_PROJECT_ID is set.
  * It owns every /v1/ path (unknown ones answer a JSON 404) and no other.
  */
-export function stytchHttpRoutes(parts: AppParts): HttpRoute[] {
+export function stytchHttpRoutes(parts: AppContext): HttpRoute[] {
   const projectId = parts.config.stytchProjectId;
   if (projectId === undefined) return [];
   const endpoints = stytchEndpoints({ projectId, sessions: parts.sessions, keys: parts.keys });
@@ -31,7 +31,7 @@ export function stytchHttpRoutes(parts: AppParts): HttpRoute[] {
     {
       async handle(req, res, url) {
         if (url.pathname !== "/v1" && !url.pathname.startsWith("/v1/")) return false;
-        await serve(req, res, url, { endpoints, checkAuth, maxBytes, logger: parts.logger });
+        await serve(req, res, url, { endpoints, checkAuth, maxBytes, logger: parts.logger, observer: parts.observer });
         return true;
       },
     },
@@ -43,45 +43,38 @@ interface Surface {
   readonly checkAuth: (header: string | undefined) => void;
   readonly maxBytes: number;
   readonly logger: Logger;
+  readonly observer: RequestObserver;
 }
 
 async function serve(req: HttpRequest, res: HttpResponse, url: URL, surface: Surface): Promise<void> {
-  const started = process.hrtime.bigint();
-  const requestId = `request-id-${randomUUID()}`;
   const method = req.method ?? "GET";
-  let route = "unknown";
-  let status = 200;
-  let errorType: string | undefined;
+  const matches = surface.endpoints.flatMap((endpoint) => {
+    const params = matchPath(endpoint.path, url.pathname);
+    return params === undefined ? [] : [{ endpoint, params }];
+  });
+  const match = matches.find((candidate) => candidate.endpoint.method === method);
+  // Counted by route pattern, never by raw path, so metrics labels stay bounded.
+  const route = match?.endpoint.path ?? "unknown";
+  const observation = surface.observer.start(`${method} ${route}`, undefined, "request-id-");
+  const requestId = observation.requestId;
   try {
-    const matches = surface.endpoints.flatMap((endpoint) => {
-      const params = matchPath(endpoint.path, url.pathname);
-      return params === undefined ? [] : [{ endpoint, params }];
-    });
-    const match = matches.find((candidate) => candidate.endpoint.method === method);
     if (match === undefined) {
       if (matches.length === 0) throw new StytchHttpError(404, "route_not_found", `no route ${url.pathname}`);
       const allow = matches.map((candidate) => candidate.endpoint.method).join(", ");
       throw new StytchHttpError(405, "method_not_allowed", `${method} is not allowed here; use ${allow}`, { allow });
     }
-    route = match.endpoint.path;
     if (match.endpoint.public !== true) surface.checkAuth(req.headers.authorization);
     const body = method === "POST" ? await readJsonObject(req, surface.maxBytes) : {};
     const result = await match.endpoint.handle({ body, query: url.searchParams, params: match.params });
     sendJson(res, 200, { status_code: 200, request_id: requestId, ...result });
+    observation.finish("ok", { surface: "stytch", status: 200 });
   } catch (err) {
-    const fields = toStytchError(err, surface.logger, route);
-    status = fields.status_code;
-    errorType = fields.error_type;
+    const { fields, code } = toStytchError(err, surface.logger, route);
     const headers = err instanceof StytchHttpError ? { ...err.headers } : {};
     // An unread body would otherwise keep an HTTP/1.1 connection busy; HTTP/2 resets just the stream.
     if (!req.complete && req.httpVersionMajor === 1) headers.connection = "close";
-    sendJson(res, status, { request_id: requestId, ...fields }, headers);
-  } finally {
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    surface.logger.info(
-      { request_id: requestId, method, route, status, error_type: errorType, duration_ms: Math.round(ms * 1e3) / 1e3 },
-      "stytch",
-    );
+    sendJson(res, fields.status_code, { request_id: requestId, ...fields }, headers);
+    observation.finish(code, { surface: "stytch", status: fields.status_code, error_type: fields.error_type });
   }
 }
 

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { backends } from "../support/backends.js";
-import { startTestApp, type TestApp } from "../support/test-app.js";
+import { startTestApp, type TestApp, useTestApp } from "../support/test-app.js";
 
 const MINUTE = 60_000;
 
@@ -80,11 +80,7 @@ describe.each(backends())("session sweeper on %s", (backend) => {
 
 describe.each(backends())("session sweeper timer on %s", (backend) => {
   const time = manualClock(Date.parse("2030-01-01T00:00:00Z"));
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend, { SWEEP_INTERVAL_SECONDS: "1", SWEEP_BATCH_SIZE: "1" }, { clock: time.clock });
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp(backend, { SWEEP_INTERVAL_SECONDS: "1", SWEEP_BATCH_SIZE: "1" }, { clock: time.clock });
 
   it("runs in the background once the app listens", async () => {
     const client = t.client("connect");

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backends } from "../support/backends.js";
-import { startTestApp, TEST_API_KEY, type TestApp } from "../support/test-app.js";
+import { TEST_API_KEY, useTestApp } from "../support/test-app.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const run = promisify(execFile);
@@ -21,11 +21,7 @@ const SCHEMAS = [
 ] as const;
 
 describe.each(backends())("buf curl on %s", (backend) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp(backend);
 
   it("--list-services lists every service through reflection", async () => {
     const services = (await bufCurl(["--list-services", t.baseUrl])).trim().split("\n").sort();

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backends } from "../support/backends.js";
-import { startTestApp, TEST_API_KEY, type TestApp } from "../support/test-app.js";
+import { TEST_API_KEY, useTestApp } from "../support/test-app.js";
 
 const SERVICE = "tessera.sessions.v1.SessionService";
 
@@ -17,11 +17,7 @@ interface ConnectBody {
 }
 
 describe.each(backends())("plain HTTP clients on %s", (backend) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp(backend);
 
   /** A Connect unary call as plain JSON over HTTP/1.1 with fetch. */
   const connect = async (method: string, body: unknown, apiKey: string | null = TEST_API_KEY) => {

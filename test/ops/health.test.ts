@@ -1,18 +1,14 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
 import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
 import { backends } from "../support/backends.js";
-import { PROTOCOLS, startTestApp, type TestApp } from "../support/test-app.js";
+import { PROTOCOLS, useTestApp } from "../support/test-app.js";
 
 const SERVICES = ["", "tessera.sessions.v1.SessionService", "tessera.admin.v1.AdminService", "grpc.health.v1.Health"];
 
 describe.each(backends())("grpc.health.v1 and HTTP probes on %s", (backend) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp(backend);
 
   it.each(
     PROTOCOLS,

@@ -1,18 +1,14 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backends } from "../support/backends.js";
-import { PROTOCOLS, type Protocol, startTestApp, TEST_API_KEY, type TestApp } from "../support/test-app.js";
+import { PROTOCOLS, type Protocol, TEST_API_KEY, useTestApp } from "../support/test-app.js";
 import { jwtPayload, storedRow } from "./helpers.js";
 
 const SERVICE_CLAIMS = new Set(["iss", "aud", "sub", "iat", "nbf", "exp", "https://tessera.dev/session"]);
 
 // Examples of Stytch's "Adding custom claims to sessions" (shared/seed/custom-claims.txt), through the server.
 describe.each(backends())("custom claims patches through the server on %s", (backend) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp(backend);
 
   /** Creates a session with `initial` claims and returns a function applying one patch by AuthenticateSession. */
   async function session(protocol: Protocol, initial: JsonObject = {}) {

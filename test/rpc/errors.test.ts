@@ -1,13 +1,13 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RESERVED_CLAIMS } from "../../src/claims/index.js";
 import { backends } from "../support/backends.js";
 import { type SiblingApp, startSiblingApp } from "../support/sibling-app.js";
-import { PROTOCOLS, startTestApp, TEST_API_KEY, type TestApp } from "../support/test-app.js";
+import { PROTOCOLS, TEST_API_KEY, useTestApp } from "../support/test-app.js";
 import { expectFailure, MINUTE, storedRow, testClock } from "./helpers.js";
 
 const T0 = new Date("2031-01-02T03:04:05.000Z");
-const RESERVED = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 
 /** Claims nested `levels` deep, counting the claims object as level 1. */
 function nestedClaims(levels: number): JsonObject {
@@ -18,17 +18,13 @@ function nestedClaims(levels: number): JsonObject {
 
 describe.each(backends())("SessionService errors on %s", (backend) => {
   const clock = testClock(T0);
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend, {}, { clock });
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp(backend, {}, { clock });
 
   describe.each(PROTOCOLS)("over %s", (protocol) => {
     const token = (value: string) => ({ case: "sessionToken", value }) as const;
 
     it.each([
-      ...RESERVED,
+      ...RESERVED_CLAIMS,
       "https://tessera.dev/session",
       "https://tessera.dev/role",
     ])("RESERVED_CLAIM names %s, at creation and in a patch, also with a null value", async (claim) => {

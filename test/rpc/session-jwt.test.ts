@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type JwtAlgorithm, parseConfig } from "../../src/config.js";
 import { backends } from "../support/backends.js";
 import { startSiblingApp } from "../support/sibling-app.js";
-import { PROTOCOLS, startTestApp, type TestApp } from "../support/test-app.js";
+import { PROTOCOLS, startTestApp, type TestApp, useTestApp } from "../support/test-app.js";
 import { date, expectFailure, jwtPayload, MINUTE, testClock, verifyWithJwks } from "./helpers.js";
 
 const T0 = new Date("2032-02-03T04:05:06.789Z");
@@ -13,11 +13,7 @@ const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 describe.each(backends())("session JWTs on %s", (backend) => {
   const clock = testClock(T0);
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend, {}, { clock });
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp(backend, {}, { clock });
 
   it.each(
     PROTOCOLS,

@@ -1,18 +1,14 @@
 import { Code } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backends } from "../support/backends.js";
-import { PROTOCOLS, startTestApp, type TestApp } from "../support/test-app.js";
+import { PROTOCOLS, useTestApp } from "../support/test-app.js";
 import { date, expectFailure, jwtPayload, MINUTE, storedRow, testClock } from "./helpers.js";
 
 const T0 = new Date("2030-05-06T07:08:09.250Z");
 
 describe.each(backends())("SessionService RPCs on %s", (backend) => {
   const clock = testClock(T0);
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend, {}, { clock });
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp(backend, {}, { clock });
 
   describe.each(PROTOCOLS)("over %s", (protocol) => {
     it("CreateSession defaults: 60-minute expiry, no claims, no roles, claims_version 0", async () => {

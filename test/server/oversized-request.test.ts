@@ -1,8 +1,8 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SessionService } from "../../gen/tessera/sessions/v1/session_service_pb.js";
-import { startTestApp, TEST_API_KEY, type TestApp } from "../support/test-app.js";
+import { startTestApp, TEST_API_KEY, useTestApp } from "../support/test-app.js";
 
 const auth = { authorization: `Bearer ${TEST_API_KEY}` };
 
@@ -18,11 +18,7 @@ async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
 
 // One backend is enough: this is about the HTTP layer, not storage.
 describe("a request over the size limit", () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp("pglite");
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp("pglite");
 
   it.each([
     "1.1",

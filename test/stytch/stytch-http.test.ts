@@ -1,5 +1,6 @@
 import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseMetrics, sampleValue } from "../ops/metrics-text.js";
 import { backends } from "../support/backends.js";
 import { TEST_API_KEY } from "../support/test-app.js";
 import { basic, PROJECT_ID, type StytchTestApp, startStytchApp } from "./helpers.js";
@@ -265,7 +266,7 @@ describe.each(backends())("stytch REST surface over raw HTTP on %s", (backend) =
       basic(PROJECT_ID, "wrong-secret-0123456789"),
     );
     const text = s.t.logText();
-    expect(text).toContain('"msg":"stytch"');
+    expect(s.t.logs.some((l) => l.msg === "rpc" && l.surface === "stytch")).toBe(true);
     for (const secret of [
       created.session_token,
       created.session_jwt,
@@ -275,5 +276,23 @@ describe.each(backends())("stytch REST surface over raw HTTP on %s", (backend) =
     ]) {
       expect(text).not.toContain(secret);
     }
+  });
+
+  it("logs and counts Stytch calls like RPCs, one line and one sample per call, by route pattern", async () => {
+    const before = parseMetrics(await (await fetch(`${s.t.baseUrl}/metrics`)).text());
+    const metric = "tessera_rpc_requests_total";
+    const okLabels = { method: "POST /v1/sessions/authenticate", code: "ok" };
+    const notFound = { method: "POST /v1/sessions/authenticate", code: "not_found" };
+    const created = await s.create({ user_id: newUser() });
+    await post("/v1/sessions/authenticate", JSON.stringify({ session_token: created.session_token }));
+    await post("/v1/sessions/authenticate", JSON.stringify({ session_token: "no-such-token" }));
+    const after = parseMetrics(await (await fetch(`${s.t.baseUrl}/metrics`)).text());
+    expect(sampleValue(after, metric, okLabels) - sampleValue(before, metric, okLabels)).toBe(1);
+    expect(sampleValue(after, metric, notFound) - sampleValue(before, metric, notFound)).toBe(1);
+    const lines = s.t.logs.filter(
+      (l) => l.msg === "rpc" && l.surface === "stytch" && l.error_type === "session_not_found",
+    );
+    expect(lines.at(-1)).toMatchObject({ method: "POST /v1/sessions/authenticate", code: "not_found", status: 404 });
+    expect(String(lines.at(-1)?.request_id)).toMatch(/^request-id-/);
   });
 });

@@ -3,7 +3,7 @@ import { ClientError } from "stytch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../../src/config.js";
 import { backends } from "../support/backends.js";
-import { startTestApp, type TestApp } from "../support/test-app.js";
+import { useTestApp } from "../support/test-app.js";
 import { expectStytchError, PROJECT_ID, type StytchTestApp, startStytchApp } from "./helpers.js";
 
 const BASE = { API_KEYS: "test-api-key-0123456789abcdef" };
@@ -140,11 +140,7 @@ describe.each(backends())("the Stytch surface under Tessera's own JWT profile on
 });
 
 describe.each(backends())("without STYTCH_PROJECT_ID on %s", (backend) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp(backend);
-  });
-  afterAll(() => t?.close());
+  const t = useTestApp(backend);
 
   it("serves no Stytch surface: /v1/ paths fall through to Connect", async () => {
     const res = await fetch(`${t.baseUrl}/v1/sessions/jwks/${PROJECT_ID}`);

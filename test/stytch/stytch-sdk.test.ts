@@ -1,6 +1,7 @@
 import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
 import { ClientError } from "stytch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RESERVED_CLAIMS } from "../../src/claims/index.js";
 import { backends } from "../support/backends.js";
 import { TEST_API_KEY } from "../support/test-app.js";
 import { expectStytchError, PROJECT_ID, type StytchTestApp, startStytchApp } from "./helpers.js";
@@ -49,13 +50,7 @@ describe.each(backends())("stytch SDK against Tessera on %s", (backend) => {
     });
 
     it.each([
-      "iss",
-      "sub",
-      "aud",
-      "exp",
-      "nbf",
-      "iat",
-      "jti",
+      ...RESERVED_CLAIMS,
       "https://stytch.com/session",
       "https://stytch.com/x",
     ])("rejects the reserved claim %s with reserved_claims_in_custom_claims and keeps the claims", async (claim) => {

@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 import type { Client, Interceptor, Transport } from "@connectrpc/connect";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll } from "vitest";
 import { SessionService } from "../../gen/tessera/sessions/v1/session_service_pb.js";
 import { type App, type AppOverrides, createApp } from "../../src/app.js";
 import { parseConfig } from "../../src/config.js";
@@ -100,4 +101,27 @@ export function sessionTransport(baseUrl: string, protocol: Protocol, apiKey: st
     case "grpc-web":
       return createGrpcWebTransport({ ...options, httpVersion: "2" });
   }
+}
+
+/**
+ * Starts a test app before the enclosing describe's tests and closes it after
+ * them. The returned object stands for the app once started (reading it
+ * earlier throws), so a suite writes one line instead of the hooks.
+ */
+export function useTestApp(
+  backend: Backend,
+  env: Record<string, string> = {},
+  overrides: Omit<AppOverrides, "logger"> = {},
+): TestApp {
+  let current: TestApp | undefined;
+  beforeAll(async () => {
+    current = await startTestApp(backend, env, overrides);
+  });
+  afterAll(() => current?.close());
+  return new Proxy({} as TestApp, {
+    get(_target, property) {
+      if (current === undefined) throw new Error("the test app is used before beforeAll started it");
+      return Reflect.get(current, property);
+    },
+  });
 }

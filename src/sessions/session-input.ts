@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "../errors.js";
-import type { SessionAttributes } from "../sessions/session.js";
-import type { SessionCredential } from "../sessions/session.service.js";
+import type { SessionAttributes } from "./session.js";
+import type { SessionCredential } from "./session.service.js";
 
 /** Shortest and longest session lifetime, in minutes (as Stytch: 5 minutes to a year). */
 export const SESSION_DURATION_MINUTES = { min: 5, max: 527_040, default: 60 } as const;

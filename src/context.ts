@@ -1,0 +1,115 @@
+import { loadOrCreateApiKey } from "./api-key-file.js";
+import type { ClaimsPolicy } from "./claims/claims-policy.js";
+import { type Clock, systemClock } from "./clock.js";
+import type { Config } from "./config.js";
+import { type Database, type DatabaseOptions, openDatabase } from "./db/database.js";
+import { migrateToLatest } from "./db/migrate.js";
+import { createKeyStore, type KeyStore, retiredKeyLifetimeMs } from "./keys/key-store.js";
+import { createLogger, type Logger } from "./logger.js";
+import { instrumentSessions } from "./metrics/instrument-sessions.js";
+import { createMetrics, type Metrics } from "./metrics/metrics.js";
+import { createDatabaseHealth, type DatabaseHealth } from "./ops/database-health.js";
+import { createRequestObserver, type RequestObserver } from "./rpc/request-observer.js";
+import { createSessions, type Sessions } from "./sessions/session.service.js";
+import { createSessionSweeper, type SessionSweeper } from "./sessions/session-sweeper.js";
+import { createSessionJwts, type SessionJwts } from "./tokens/session-jwt.js";
+
+/** Parts of the context a test (or an embedding program) may replace. */
+export interface ContextOverrides {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly database?: Database;
+}
+
+/** Every dependency of the service, built once and handed down to routes and background work. */
+export interface AppContext {
+  readonly config: Config;
+  readonly database: Database;
+  readonly keys: KeyStore;
+  readonly jwts: SessionJwts;
+  readonly sessions: Sessions;
+  /** Deletes expired and long-revoked sessions; its timer runs from listen() to close(). */
+  readonly sweeper: SessionSweeper;
+  /** Whether the database answers, shared by health checks, watches and /readyz. */
+  readonly health: DatabaseHealth;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Prometheus metrics, in a registry of this app's own. */
+  readonly metrics: Metrics;
+  /** Request ids, log lines and metrics for every API surface. */
+  readonly observer: RequestObserver;
+  /** The API keys callers may present (configured, or the generated one). */
+  readonly apiKeys: readonly string[];
+}
+
+/** How often a watched health status re-checks the database. */
+const HEALTH_POLL_INTERVAL_MS = 1_000;
+
+/** The database options a config asks for; command-line tools pass a pool of their own size. */
+export function databaseOptions(config: Config, poolSize = config.databasePoolSize): DatabaseOptions {
+  return { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize };
+}
+
+/** The signing keys on an open database, as configured; `init()` is left to the caller. */
+export function keyStoreFor(config: Config, database: Database, clock: Clock): KeyStore {
+  return createKeyStore(database.db, {
+    algorithm: config.jwtAlgorithm,
+    // A retired key stays published for one JWT lifetime plus an hour of grace.
+    retiredKeyLifetimeMs: retiredKeyLifetimeMs(config.jwtTtlSeconds),
+    clock,
+  });
+}
+
+/** Opens the database, migrates, loads the signing keys and builds every part of the service. */
+export async function createContext(config: Config, overrides: ContextOverrides = {}): Promise<AppContext> {
+  const clock = overrides.clock ?? systemClock;
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const apiKeys = resolveApiKeys(config, logger);
+  const database = overrides.database ?? (await openDatabase(databaseOptions(config)));
+  try {
+    await migrateToLatest(database.db as never);
+    const keys = keyStoreFor(config, database, clock);
+    await keys.init();
+    const claimsPolicy: ClaimsPolicy = {
+      namespace: config.claimsNamespace,
+      maxBytes: config.claimsMaxBytes,
+      maxDepth: config.claimsMaxDepth,
+    };
+    const jwts = createSessionJwts({
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      ttlSeconds: config.jwtTtlSeconds,
+      namespace: config.claimsNamespace,
+      keys,
+      clock,
+      profile: config.jwtProfile,
+    });
+    const metrics = createMetrics(() => database.poolStats());
+    const sessions = instrumentSessions(createSessions({ db: database.db, jwts, clock, claimsPolicy }), metrics);
+    const health = createDatabaseHealth({ db: database.db, pollIntervalMs: HEALTH_POLL_INTERVAL_MS });
+    const sweeper = createSessionSweeper({
+      db: database.db,
+      clock,
+      logger,
+      intervalMs: config.sweepIntervalSeconds * 1_000,
+      batchSize: config.sweepBatchSize,
+      retentionMs: config.sweepRetentionSeconds * 1_000,
+    });
+    const observer = createRequestObserver(logger, [metrics.observeRpc]);
+    return { config, database, keys, jwts, sessions, sweeper, health, logger, clock, metrics, observer, apiKeys };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
+/** Configured API keys, or with the embedded database and none configured, the generated one. Never open. */
+function resolveApiKeys(config: Config, logger: Logger): readonly string[] {
+  if (config.apiKeys.length > 0) return config.apiKeys;
+  if (config.databaseUrl !== undefined) {
+    throw new Error("API_KEYS is required when DATABASE_URL is set; Tessera never runs without an API key");
+  }
+  const { key, path, created } = loadOrCreateApiKey(config.dataDir);
+  logger.info({ api_key_file: path }, created ? "generated an API key" : "using the API key in the data directory");
+  return [key];
+}
