@@ -2,6 +2,7 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { file_tessera_admin_v1_admin_service } from "../gen/tessera/admin/v1/admin_service_pb.js";
 import { file_tessera_sessions_v1_session_service } from "../gen/tessera/sessions/v1/session_service_pb.js";
+import { file_tessera_users_v1_user_service } from "../gen/tessera/users/v1/user_service_pb.js";
 import type { Config } from "./config.js";
 import { type AppContext, type ContextOverrides, createContext } from "./context.js";
 import { type HttpRequest, type HttpResponse, type HttpRoute, sendJson } from "./http/http-route.js";
@@ -11,6 +12,7 @@ import { startKeyRefresh } from "./ops/key-refresh.js";
 import { opsHttpRoutes } from "./ops/ops-http-routes.js";
 import { registerReflection } from "./reflection/index.js";
 import { isPublicProcedure, registerSessionService } from "./routes/index.js";
+import { registerUserService } from "./routes/users/index.js";
 import { apiKeyInterceptor } from "./rpc/api-key.js";
 import { describe, errorMapperInterceptor } from "./rpc/error-mapper.js";
 import { loggingInterceptor } from "./rpc/logging.js";
@@ -37,6 +39,7 @@ export interface App extends AppContext {
 /** Proto files of the services served, published through reflection. */
 const SERVED_FILES = [
   file_tessera_sessions_v1_session_service,
+  file_tessera_users_v1_user_service,
   file_tessera_admin_v1_admin_service,
   file_grpc_health_v1_health,
 ];
@@ -68,7 +71,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const connectHandler = createConnectNodeHandler({
     routes: (router: ConnectRouter) => {
       registerSessionService(router, { sessions, keys });
-      registerAdminService(router, { keys, logger });
+      registerUserService(router, { users: context.users });
+      registerAdminService(router, { keys, templates: context.templates, logger });
       registerHealthService(router, health, SERVED_SERVICES);
       registerReflection(router, SERVED_FILES);
     },

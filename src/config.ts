@@ -56,6 +56,8 @@ export interface Config {
   readonly sweepBatchSize: number;
   /** Seconds a revoked session is kept before the sweeper deletes it. */
   readonly sweepRetentionSeconds: number;
+  /** Limit of each user metadata object's compact JSON, in UTF-8 bytes. */
+  readonly userMetadataMaxBytes: number;
 }
 
 /** Startup configuration is invalid; `problems` lists every issue found. */
@@ -144,6 +146,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     sweepIntervalSeconds: int("SWEEP_INTERVAL_SECONDS", 60, 0, 86_400),
     sweepBatchSize: int("SWEEP_BATCH_SIZE", 1_000, 1, 100_000),
     sweepRetentionSeconds: int("SWEEP_RETENTION_SECONDS", 86_400, 0, 31_622_400),
+    userMetadataMaxBytes: int("USER_METADATA_MAX_BYTES", 4096, 2, 1_048_576),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, apiKeys: Object.freeze([...apiKeys]) });

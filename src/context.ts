@@ -12,7 +12,9 @@ import { createDatabaseHealth, type DatabaseHealth } from "./ops/database-health
 import { createRequestObserver, type RequestObserver } from "./rpc/request-observer.js";
 import { createSessions, type Sessions } from "./sessions/session.service.js";
 import { createSessionSweeper, type SessionSweeper } from "./sessions/session-sweeper.js";
+import { type ClaimTemplates, createClaimTemplates } from "./templates/claim-templates.js";
 import { createSessionJwts, type SessionJwts } from "./tokens/session-jwt.js";
+import { createUsers, type Users } from "./users/user.service.js";
 
 /** Parts of the context a test (or an embedding program) may replace. */
 export interface ContextOverrides {
@@ -28,6 +30,10 @@ export interface AppContext {
   readonly keys: KeyStore;
   readonly jwts: SessionJwts;
   readonly sessions: Sessions;
+  /** User records whose metadata and roles feed the claim template. */
+  readonly users: Users;
+  /** The project's custom claim template. */
+  readonly templates: ClaimTemplates;
   /** Deletes expired and long-revoked sessions; its timer runs from listen() to close(). */
   readonly sweeper: SessionSweeper;
   /** Whether the database answers, shared by health checks, watches and /readyz. */
@@ -60,6 +66,11 @@ export function keyStoreFor(config: Config, database: Database, clock: Clock): K
   });
 }
 
+/** The claims limits and reserved namespace a config asks for. */
+export function claimsPolicyOf(config: Config): ClaimsPolicy {
+  return { namespace: config.claimsNamespace, maxBytes: config.claimsMaxBytes, maxDepth: config.claimsMaxDepth };
+}
+
 /** Opens the database, migrates, loads the signing keys and builds every part of the service. */
 export async function createContext(config: Config, overrides: ContextOverrides = {}): Promise<AppContext> {
   const clock = overrides.clock ?? systemClock;
@@ -70,11 +81,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     await migrateToLatest(database.db as never);
     const keys = keyStoreFor(config, database, clock);
     await keys.init();
-    const claimsPolicy: ClaimsPolicy = {
-      namespace: config.claimsNamespace,
-      maxBytes: config.claimsMaxBytes,
-      maxDepth: config.claimsMaxDepth,
-    };
+    const claimsPolicy = claimsPolicyOf(config);
     const jwts = createSessionJwts({
       issuer: config.jwtIssuer,
       audience: config.jwtAudience,
@@ -85,7 +92,18 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       profile: config.jwtProfile,
     });
     const metrics = createMetrics(() => database.poolStats());
-    const sessions = instrumentSessions(createSessions({ db: database.db, jwts, clock, claimsPolicy }), metrics);
+    const templates = createClaimTemplates({ db: database.db, clock, claimsPolicy });
+    const sessions = instrumentSessions(
+      createSessions({ db: database.db, jwts, clock, claimsPolicy, templates }),
+      metrics,
+    );
+    const users = createUsers({
+      db: database.db,
+      clock,
+      claimsPolicy,
+      templates,
+      metadataMaxBytes: config.userMetadataMaxBytes,
+    });
     const health = createDatabaseHealth({ db: database.db, pollIntervalMs: HEALTH_POLL_INTERVAL_MS });
     const sweeper = createSessionSweeper({
       db: database.db,
@@ -96,7 +114,22 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       retentionMs: config.sweepRetentionSeconds * 1_000,
     });
     const observer = createRequestObserver(logger, [metrics.observeRpc]);
-    return { config, database, keys, jwts, sessions, sweeper, health, logger, clock, metrics, observer, apiKeys };
+    return {
+      config,
+      database,
+      keys,
+      jwts,
+      sessions,
+      users,
+      templates,
+      sweeper,
+      health,
+      logger,
+      clock,
+      metrics,
+      observer,
+      apiKeys,
+    };
   } catch (err) {
     await database.close();
     throw err;

@@ -14,7 +14,8 @@ export interface SessionsTable {
   revoked_at: Date | null;
   attributes: Jsonb<{ ip_address: string; user_agent: string }>;
   roles: Jsonb<string[]>;
-  custom_claims: Jsonb<Record<string, unknown>>;
+  /** The session's own claim patches folded into an overlay (src/claims/overlay-json.ts). */
+  claims_overlay: Jsonb<Record<string, unknown>>;
   claims_version: ColumnType<string | number | bigint, string | number | bigint | undefined, string | number | bigint>;
 }
 
@@ -29,13 +30,38 @@ export interface SigningKeysTable {
   retired_at: Date | null;
 }
 
+/** Table `users`: metadata and roles that custom claim templates read. */
+export interface UsersTable {
+  user_id: string;
+  trusted_metadata: Jsonb<Record<string, unknown>>;
+  untrusted_metadata: Jsonb<Record<string, unknown>>;
+  roles: Jsonb<string[]>;
+  created_at: Date;
+  updated_at: Date;
+  version: ColumnType<string | number | bigint, string | number | bigint | undefined, string | number | bigint>;
+}
+
+/** Table `claim_template`: exactly one row (id 1); an empty source means no template. */
+export interface ClaimTemplateTable {
+  id: number;
+  source: string;
+  version: ColumnType<string | number | bigint, string | number | bigint | undefined, string | number | bigint>;
+  updated_at: Date | null;
+}
+
 /** All tables, for `Kysely<DatabaseSchema>`. */
 export interface DatabaseSchema {
   sessions: SessionsTable;
   signing_keys: SigningKeysTable;
+  users: UsersTable;
+  claim_template: ClaimTemplateTable;
 }
 
 /** A row of `sessions` as read. */
 export type SessionRow = Selectable<SessionsTable>;
 /** A row of `signing_keys` as read. */
 export type SigningKeyRow = Selectable<SigningKeysTable>;
+/** A row of `users` as read. */
+export type UserRow = Selectable<UsersTable>;
+/** A row of `claim_template` as read. */
+export type ClaimTemplateRow = Selectable<ClaimTemplateTable>;

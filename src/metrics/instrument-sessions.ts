@@ -1,13 +1,14 @@
-import { TesseraError } from "../errors.js";
+import { type ErrorReason, TesseraError } from "../errors.js";
 import type { Sessions } from "../sessions/session.service.js";
 import type { Metrics } from "./metrics.js";
 
 /** Reasons that mean the custom claims themselves were refused. */
-const CLAIMS_REASONS: ReadonlySet<string> = new Set([
+const CLAIMS_REASONS: ReadonlySet<ErrorReason> = new Set<ErrorReason>([
   "RESERVED_CLAIM",
   "CLAIMS_TOO_LARGE",
   "INVALID_CLAIMS",
   "CLAIMS_VERSION_MISMATCH",
+  "CLAIMS_OVERLAY_TOO_LARGE",
 ]);
 
 /** Wraps the session service to count created and revoked sessions and rejected claims. */
@@ -24,6 +25,8 @@ export function instrumentSessions(sessions: Sessions, metrics: Metrics): Sessio
     },
     authenticate: (input) => sessions.authenticate(input).catch(countRejection),
     list: (userId) => sessions.list(userId),
+    updateClaims: (input) => sessions.updateClaims(input).catch(countRejection),
+    updateUserClaims: (userId, patch) => sessions.updateUserClaims(userId, patch).catch(countRejection),
     async revoke(credential) {
       await sessions.revoke(credential);
       metrics.sessionRevoked();

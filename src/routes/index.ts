@@ -6,6 +6,8 @@ import type { RouteDeps } from "./deps.js";
 import { getJwks } from "./get-jwks.js";
 import { listSessions } from "./list-sessions.js";
 import { revokeSession } from "./revoke-session.js";
+import { updateSessionClaims } from "./update-session-claims.js";
+import { updateUserSessionsClaims } from "./update-user-sessions-claims.js";
 
 const PUBLIC_PROCEDURES: ReadonlySet<string> = new Set([`${SessionService.typeName}/GetJwks`]);
 
@@ -22,5 +24,7 @@ export function registerSessionService(router: ConnectRouter, deps: RouteDeps): 
     ...listSessions(deps),
     ...revokeSession(deps),
     ...getJwks(deps),
+    ...updateSessionClaims(deps),
+    ...updateUserSessionsClaims(deps),
   });
 }

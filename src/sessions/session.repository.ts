@@ -1,10 +1,37 @@
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from "kysely";
-import type { JsonObject } from "../claims/json.js";
+import { type ClaimsOverlay, overlayFromJson, overlayToJson } from "../claims/index.js";
 import { jsonb } from "../db/jsonb.js";
 import type { DatabaseSchema, SessionRow } from "../db/schema.js";
-import type { Session } from "./session.js";
+import type { User } from "../users/user.js";
+import { toUser } from "../users/user.repository.js";
+import type { SessionAttributes } from "./session.js";
 
 type Db = Kysely<DatabaseSchema>;
+
+/**
+ * A session as stored: its own claim patches folded into `overlay`, with the
+ * user record and the claim template version read in the same statement, so
+ * its effective claims can be computed as of that statement.
+ */
+export interface StoredSession {
+  readonly id: string;
+  readonly userId: string;
+  readonly startedAt: Date;
+  readonly lastAccessedAt: Date;
+  readonly expiresAt: Date;
+  readonly revokedAt: Date | null;
+  readonly attributes: SessionAttributes;
+  readonly roles: readonly string[];
+  readonly overlay: ClaimsOverlay;
+  readonly claimsVersion: bigint;
+  /** The user's record, or undefined for a user id without one. */
+  readonly user: User | undefined;
+  /** Version of the claim template in force when this was read. */
+  readonly templateVersion: bigint;
+}
+
+/** How a session is looked up. */
+export type SessionKey = { readonly sessionId: string } | { readonly tokenHash: string };
 
 /** The SQL form of `isActive` (session.ts): not revoked and not expired at `at`. */
 function activeAt(at: Date | Expression<Date>) {
@@ -22,11 +49,16 @@ function extendedExpiry(accessed: Expression<Date>, minutes: number) {
   return sql<Date>`${accessed} + make_interval(mins => ${minutes})`;
 }
 
-/** How a session is looked up. */
-export type SessionKey = { readonly sessionId: string } | { readonly tokenHash: string };
+/** The user record and template version read alongside every session row. */
+const USER_RECORD = sql<Record<string, unknown> | null>`(select to_jsonb(u) from users u where u.user_id = sessions.user_id)`.as(
+  "user_record",
+);
+const TEMPLATE_VERSION = sql<string>`(select version from claim_template where id = 1)`.as("template_version");
+
+type ReadRow = SessionRow & { user_record: Record<string, unknown> | null; template_version: string | number | bigint };
 
 /** Inserts a new session with its token hash. */
-export async function insertSession(db: Db, session: Session, tokenHash: string): Promise<void> {
+export async function insertSession(db: Db, session: StoredSession, tokenHash: string): Promise<void> {
   await db
     .insertInto("sessions")
     .values({
@@ -39,7 +71,7 @@ export async function insertSession(db: Db, session: Session, tokenHash: string)
       revoked_at: null,
       attributes: jsonb({ ip_address: session.attributes.ipAddress, user_agent: session.attributes.userAgent }),
       roles: jsonb([...session.roles]),
-      custom_claims: jsonb(session.customClaims),
+      claims_overlay: jsonb(overlayToJson(session.overlay)),
       claims_version: session.claimsVersion.toString(),
     })
     .execute();
@@ -54,48 +86,67 @@ export async function findActive(
   key: SessionKey,
   now: Date,
   options: { lock: boolean } = { lock: false },
-): Promise<Session | undefined> {
+): Promise<StoredSession | undefined> {
   const query = db
     .selectFrom("sessions")
     .selectAll()
+    .select([USER_RECORD, TEMPLATE_VERSION])
     .where(...keyFilter(key))
     .where(activeAt(now));
   const row = await (options.lock ? query.forUpdate() : query).executeTakeFirst();
-  return row && toSession(row);
+  return row && toStoredSession(row);
+}
+
+/** A change written with a session's authentication or claims update. */
+export interface SessionChange {
+  /** Touch last_accessed_at (an authenticate); false for an admin claims update. */
+  readonly access: boolean;
+  readonly durationMinutes: number | undefined;
+  /** The new overlay and version; undefined when the claims do not change. */
+  readonly claims: { readonly overlay: ClaimsOverlay; readonly claimsVersion: bigint } | undefined;
 }
 
 /**
- * Compare-and-set write of an authenticated session in one statement: applies
- * only while the row still has `expectedVersion` and is active at
- * greatest(last_accessed_at, now), which also becomes the new last_accessed_at
- * (so it never goes back and follows commit order); with `durationMinutes`,
- * expires_at is that many minutes later. PostgreSQL re-checks the WHERE on the
- * latest row version after any lock wait, so a concurrent patch, revoke or
- * expiry makes it match nothing: undefined, and nothing is written.
+ * Compare-and-set write of a session in one statement: applies only while the
+ * row still has `expectedVersion`, is active at greatest(last_accessed_at, now)
+ * (which becomes the new last_accessed_at when `access`), and, when the
+ * claims change, while the claim template is still at `templateVersion` (held
+ * with FOR KEY SHARE for the statement, see claim-template.repository.ts).
+ * PostgreSQL re-checks the WHERE on the latest row version after any lock
+ * wait, so a concurrent patch, user change, revoke or expiry makes it match
+ * nothing: undefined, and nothing is written.
  */
 export async function updateIfVersion(
   db: Db,
   sessionId: string,
   expectedVersion: bigint,
+  templateVersion: bigint,
   now: Date,
-  change: { durationMinutes: number | undefined; customClaims: JsonObject; claimsVersion: bigint },
-): Promise<Session | undefined> {
+  change: SessionChange,
+): Promise<StoredSession | undefined> {
   const accessed = accessedAt(now);
-  const row = await db
+  // The CTE runs (and holds the template) only when the WHERE below refers to it, i.e. when the claims change.
+  let query = db
+    .with("held_template", (w) => w.selectFrom("claim_template").select("version").where("id", "=", 1).forKeyShare())
     .updateTable("sessions")
     .set({
-      last_accessed_at: accessed,
+      ...(change.access ? { last_accessed_at: accessed } : {}),
       ...(change.durationMinutes === undefined ? {} : { expires_at: extendedExpiry(accessed, change.durationMinutes) }),
-      ...(change.claimsVersion === expectedVersion
+      ...(change.claims === undefined
         ? {}
-        : { custom_claims: jsonb(change.customClaims), claims_version: change.claimsVersion.toString() }),
+        : {
+            claims_overlay: jsonb(overlayToJson(change.claims.overlay)),
+            claims_version: change.claims.claimsVersion.toString(),
+          }),
     })
     .where("session_id", "=", sessionId)
     .where("claims_version", "=", expectedVersion.toString())
-    .where(activeAt(accessed))
-    .returningAll()
-    .executeTakeFirst();
-  return row && toSession(row);
+    .where(activeAt(accessed));
+  if (change.claims !== undefined) {
+    query = query.where(sql<string>`(select version from held_template)`, "=", templateVersion.toString());
+  }
+  const row = await query.returningAll().returning([USER_RECORD, TEMPLATE_VERSION]).executeTakeFirst();
+  return row && toStoredSession(row);
 }
 
 /**
@@ -109,7 +160,7 @@ export async function touchActive(
   key: SessionKey,
   now: Date,
   durationMinutes: number | undefined,
-): Promise<Session | undefined> {
+): Promise<StoredSession | undefined> {
   const accessed = accessedAt(now);
   const row = await db
     .updateTable("sessions")
@@ -121,41 +172,80 @@ export async function touchActive(
     .where(...keyFilter(key))
     .where(activeAt(now))
     .returningAll()
+    .returning([USER_RECORD, TEMPLATE_VERSION])
     .executeTakeFirst();
-  return row && toSession(row);
+  return row && toStoredSession(row);
 }
 
-/** Writes the authenticated state of a locked session. */
-export async function updateAuthenticated(
+/** Writes the state of a locked session. */
+export async function writeLocked(
   db: Db,
   sessionId: string,
-  change: { lastAccessedAt: Date; expiresAt: Date; customClaims: JsonObject; claimsVersion: bigint },
-): Promise<Session> {
+  change: { lastAccessedAt: Date; expiresAt: Date; overlay: ClaimsOverlay; claimsVersion: bigint },
+): Promise<StoredSession> {
   const row = await db
     .updateTable("sessions")
     .set({
       last_accessed_at: change.lastAccessedAt,
       expires_at: change.expiresAt,
-      custom_claims: jsonb(change.customClaims),
+      claims_overlay: jsonb(overlayToJson(change.overlay)),
       claims_version: change.claimsVersion.toString(),
     })
     .where("session_id", "=", sessionId)
     .returningAll()
+    .returning([USER_RECORD, TEMPLATE_VERSION])
     .executeTakeFirstOrThrow();
-  return toSession(row);
+  return toStoredSession(row);
 }
 
-/** The user's active sessions, newest first. */
-export async function listActiveByUser(db: Db, userId: string, now: Date): Promise<Session[]> {
-  const rows = await db
+/** Raises claims_version by one on each of these (locked) sessions. */
+export async function bumpClaimsVersions(db: Db, sessionIds: readonly string[]): Promise<void> {
+  if (sessionIds.length === 0) return;
+  await db
+    .updateTable("sessions")
+    .set((eb) => ({ claims_version: eb("claims_version", "+", 1) }))
+    .where("session_id", "in", sessionIds)
+    .execute();
+}
+
+/** The user's active sessions, newest first; with `lock`, locked (in session_id order) until the transaction ends. */
+export async function listActiveByUser(
+  db: Db,
+  userId: string,
+  now: Date,
+  options: { lock: boolean } = { lock: false },
+): Promise<StoredSession[]> {
+  const query = db
     .selectFrom("sessions")
     .selectAll()
+    .select([USER_RECORD, TEMPLATE_VERSION])
     .where("user_id", "=", userId)
+    .where(activeAt(now));
+  if (options.lock) {
+    // Locks are taken in one order (session_id) by every multi-row writer, so they cannot deadlock.
+    const rows = await query.orderBy("session_id").forUpdate().execute();
+    return rows.map(toStoredSession).sort(newestFirst);
+  }
+  const rows = await query.orderBy("started_at", "desc").orderBy("session_id", "desc").execute();
+  return rows.map(toStoredSession);
+}
+
+/** Up to `limit` active sessions with session_id after `after`, in session_id order (for template checks). */
+export async function activeSessionsPage(
+  db: Db,
+  after: string | undefined,
+  now: Date,
+  limit: number,
+): Promise<StoredSession[]> {
+  let query = db
+    .selectFrom("sessions")
+    .selectAll()
+    .select([USER_RECORD, TEMPLATE_VERSION])
     .where(activeAt(now))
-    .orderBy("started_at", "desc")
-    .orderBy("session_id", "desc")
-    .execute();
-  return rows.map(toSession);
+    .orderBy("session_id")
+    .limit(limit);
+  if (after !== undefined) query = query.where("session_id", ">", after);
+  return (await query.execute()).map(toStoredSession);
 }
 
 /**
@@ -172,14 +262,26 @@ export async function revoke(db: Db, key: SessionKey, now: Date): Promise<boolea
   return row !== undefined;
 }
 
+/** Revokes every active session of a user; returns how many. */
+export async function revokeAllOfUser(db: Db, userId: string, now: Date): Promise<number> {
+  const result = await db
+    .updateTable("sessions")
+    .set({ revoked_at: now })
+    .where("user_id", "=", userId)
+    .where(activeAt(now))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 /** Reads a session by key whatever its state (for tests and admin use). */
-export async function findAny(db: Db, key: SessionKey): Promise<Session | undefined> {
+export async function findAny(db: Db, key: SessionKey): Promise<StoredSession | undefined> {
   const row = await db
     .selectFrom("sessions")
     .selectAll()
+    .select([USER_RECORD, TEMPLATE_VERSION])
     .where(...keyFilter(key))
     .executeTakeFirst();
-  return row && toSession(row);
+  return row && toStoredSession(row);
 }
 
 /**
@@ -211,8 +313,12 @@ function keyFilter(key: SessionKey): ["session_id" | "token_hash", "=", string] 
   return "sessionId" in key ? ["session_id", "=", key.sessionId] : ["token_hash", "=", key.tokenHash];
 }
 
-/** Maps a row to the domain Session (drops the token hash). */
-function toSession(row: SessionRow): Session {
+function newestFirst(a: StoredSession, b: StoredSession): number {
+  return b.startedAt.getTime() - a.startedAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** Maps a row (with the user record and template version read alongside) to a StoredSession; drops the token hash. */
+function toStoredSession(row: ReadRow): StoredSession {
   return {
     id: row.session_id,
     userId: row.user_id,
@@ -222,7 +328,9 @@ function toSession(row: SessionRow): Session {
     revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
     attributes: { ipAddress: row.attributes.ip_address, userAgent: row.attributes.user_agent },
     roles: row.roles,
-    customClaims: row.custom_claims as JsonObject,
+    overlay: overlayFromJson(row.claims_overlay),
     claimsVersion: BigInt(row.claims_version),
+    user: row.user_record === null ? undefined : toUser(row.user_record),
+    templateVersion: BigInt(row.template_version),
   };
 }

@@ -1,13 +1,22 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import { applyClaimsPatch, validateInitialClaims } from "../claims/apply-claims-patch.js";
-import type { ClaimsPolicy } from "../claims/claims-policy.js";
-import type { JsonObject } from "../claims/json.js";
+import {
+  type ClaimsPolicy,
+  type ClaimsOverlay,
+  EMPTY_OVERLAY,
+  effectiveClaims,
+  type JsonObject,
+  patchSessionOverlay,
+} from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
 import { ClaimsVersionMismatchError, SessionNotFoundError } from "../errors.js";
+import * as templateRepo from "../templates/claim-template.repository.js";
+import type { ClaimTemplates } from "../templates/claim-templates.js";
 import type { SessionJwts } from "../tokens/session-jwt.js";
 import { hashSessionToken, newSessionToken } from "../tokens/session-token.js";
+import type { User } from "../users/user.js";
+import * as userRepo from "../users/user.repository.js";
 import { extendedExpiry, isActive, type Session, type SessionAttributes } from "./session.js";
 import * as repo from "./session.repository.js";
 
@@ -23,9 +32,11 @@ export interface IssuedSession {
   /** The session token, when the caller has it (not after authenticating by JWT). */
   readonly sessionToken: string | undefined;
   readonly sessionJwt: string;
+  /** The user's record as read with the session; undefined for a user id without one. */
+  readonly user: User | undefined;
 }
 
-/** Input of SessionService.create, already validated at the edge. */
+/** Input of Sessions.create, already validated at the edge. */
 export interface CreateSessionInput {
   readonly userId: string;
   readonly durationMinutes: number;
@@ -34,11 +45,18 @@ export interface CreateSessionInput {
   readonly roles: readonly string[];
 }
 
-/** Input of SessionService.authenticate, already validated at the edge. */
+/** Input of Sessions.authenticate, already validated at the edge. */
 export interface AuthenticateSessionInput {
   readonly credential: Exclude<SessionCredential, { kind: "id" }>;
   readonly durationMinutes: number | undefined;
   readonly patch: JsonObject | undefined;
+  readonly expectedClaimsVersion: bigint | undefined;
+}
+
+/** Input of Sessions.updateClaims: a patch by session id, without the session's credential. */
+export interface UpdateClaimsInput {
+  readonly sessionId: string;
+  readonly patch: JsonObject;
   readonly expectedClaimsVersion: bigint | undefined;
 }
 
@@ -48,6 +66,10 @@ export interface Sessions {
   authenticate(input: AuthenticateSessionInput): Promise<IssuedSession>;
   list(userId: string): Promise<Session[]>;
   revoke(credential: SessionCredential): Promise<void>;
+  /** Patches one session's claims by id; not an access (last_accessed_at and expiry stay). */
+  updateClaims(input: UpdateClaimsInput): Promise<Session>;
+  /** Applies one patch to every active session of a user, all or nothing; newest first. */
+  updateUserClaims(userId: string, patch: JsonObject): Promise<Session[]>;
 }
 
 /** Dependencies of the session service. */
@@ -56,11 +78,18 @@ export interface SessionsDeps {
   readonly jwts: SessionJwts;
   readonly clock: Clock;
   readonly claimsPolicy: ClaimsPolicy;
+  readonly templates: ClaimTemplates;
+}
+
+/** What a patch asks of a session's claims. */
+interface ClaimsRequest {
+  readonly patch: JsonObject | undefined;
+  readonly expectedClaimsVersion: bigint | undefined;
 }
 
 /** Builds the session service. Concurrency is left to the database: row locks, never in-process locks. */
 export function createSessions(deps: SessionsDeps): Sessions {
-  const { db, jwts, clock, claimsPolicy } = deps;
+  const { db, jwts, clock, claimsPolicy, templates } = deps;
 
   /** Resolves a credential to a lookup key; a JWT must verify first. */
   async function keyOf(credential: SessionCredential): Promise<repo.SessionKey> {
@@ -74,100 +103,183 @@ export function createSessions(deps: SessionsDeps): Sessions {
     }
   }
 
-  /** The claims and version after a patch, or ClaimsVersionMismatchError when the caller's version is stale. */
-  function nextState(
-    current: Session,
-    expectedClaimsVersion: bigint | undefined,
-    patch: JsonObject | undefined,
-  ): { customClaims: JsonObject; claimsVersion: bigint } {
-    if (expectedClaimsVersion !== undefined && expectedClaimsVersion !== current.claimsVersion) {
-      throw new ClaimsVersionMismatchError(expectedClaimsVersion, current.claimsVersion);
-    }
-    return patch === undefined
-      ? { customClaims: current.customClaims, claimsVersion: current.claimsVersion }
-      : {
-          customClaims: applyClaimsPatch(current.customClaims, patch, claimsPolicy),
-          claimsVersion: current.claimsVersion + 1n,
-        };
+  /** The session as callers see it: effective claims are the template's output for the user, then the overlay. */
+  async function toSession(stored: repo.StoredSession): Promise<Session> {
+    const base = await templates.baseFor(stored.userId, stored.user, stored.templateVersion);
+    const { overlay: _overlay, user: _user, templateVersion: _templateVersion, ...rest } = stored;
+    return { ...rest, customClaims: effectiveClaims(base, stored.overlay, claimsPolicy) };
   }
 
-  /** The contended path: the same change under the row lock (BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT). */
-  function authenticateLocked(
+  /**
+   * The overlay and version after a request, checked against the session's
+   * base, or ClaimsVersionMismatchError when the caller's version is stale;
+   * undefined when the claims do not change.
+   */
+  async function nextClaims(
+    current: repo.StoredSession,
+    request: ClaimsRequest,
+    user: User | undefined = current.user,
+  ): Promise<{ overlay: ClaimsOverlay; claimsVersion: bigint } | undefined> {
+    if (request.expectedClaimsVersion !== undefined && request.expectedClaimsVersion !== current.claimsVersion) {
+      throw new ClaimsVersionMismatchError(request.expectedClaimsVersion, current.claimsVersion);
+    }
+    if (request.patch === undefined) return undefined;
+    const base = await templates.baseFor(current.userId, user, current.templateVersion);
+    const { overlay } = patchSessionOverlay(base, current.overlay, request.patch, claimsPolicy);
+    return { overlay, claimsVersion: current.claimsVersion + 1n };
+  }
+
+  /**
+   * A claims write, optimistic first: read, then one compare-and-set UPDATE on
+   * claims_version and the template version (two round trips, no transaction).
+   * Only when another writer got in between does it take the row lock and redo the work.
+   */
+  async function writeClaims(
     key: repo.SessionKey,
+    request: ClaimsRequest,
+    access: boolean,
     durationMinutes: number | undefined,
-    expectedClaimsVersion: bigint | undefined,
-    patch: JsonObject | undefined,
-  ): Promise<Session | undefined> {
+  ): Promise<repo.StoredSession> {
+    const read = await repo.findActive(db, key, clock());
+    if (read === undefined) throw new SessionNotFoundError();
+    const claims = await nextClaims(read, request);
+    const written = await repo.updateIfVersion(db, read.id, read.claimsVersion, read.templateVersion, clock(), {
+      access,
+      durationMinutes,
+      claims,
+    });
+    if (written !== undefined) return written;
+    const locked = await writeClaimsLocked(key, request, access, durationMinutes);
+    if (locked === undefined) throw new SessionNotFoundError();
+    return locked;
+  }
+
+  /** The contended path: the same change with the template held and the row locked. */
+  function writeClaimsLocked(
+    key: repo.SessionKey,
+    request: ClaimsRequest,
+    access: boolean,
+    durationMinutes: number | undefined,
+  ): Promise<repo.StoredSession | undefined> {
     return db.transaction().execute(async (trx) => {
+      const templateVersion = await templateRepo.holdTemplate(trx);
       const current = await repo.findActive(trx, key, clock(), { lock: true });
       if (current === undefined) return undefined;
+      // Read after the row lock, so a user change that committed while this waited is seen.
+      const user = await userRepo.findUser(trx, current.userId);
       // The clock is read again under the row lock, so writers of one session stamp in commit order and
       // a call that waited past the expiry does not revive the session; last_accessed_at never goes back.
       const lockedNow = new Date(Math.max(clock().getTime(), current.lastAccessedAt.getTime()));
       if (!isActive(current, lockedNow)) return undefined;
-      const change = nextState(current, expectedClaimsVersion, patch);
-      return repo.updateAuthenticated(trx, current.id, {
-        lastAccessedAt: lockedNow,
-        expiresAt: durationMinutes === undefined ? current.expiresAt : extendedExpiry(lockedNow, durationMinutes),
-        ...change,
+      const claims = await nextClaims({ ...current, user, templateVersion }, request, user);
+      const lastAccessedAt = access ? lockedNow : current.lastAccessedAt;
+      return repo.writeLocked(trx, current.id, {
+        lastAccessedAt,
+        expiresAt: durationMinutes === undefined ? current.expiresAt : extendedExpiry(lastAccessedAt, durationMinutes),
+        overlay: claims?.overlay ?? current.overlay,
+        claimsVersion: claims?.claimsVersion ?? current.claimsVersion,
       });
     });
   }
 
   return {
     async create(input) {
-      const customClaims = validateInitialClaims(input.customClaims, claimsPolicy);
-      const now = clock();
       const token = newSessionToken();
-      const session: Session = {
-        id: `session-${randomUUID()}`,
-        userId: input.userId,
-        startedAt: now,
-        lastAccessedAt: now,
-        expiresAt: extendedExpiry(now, input.durationMinutes),
-        revokedAt: null,
-        attributes: input.attributes,
-        roles: [...input.roles],
-        customClaims,
-        claimsVersion: 0n,
-      };
-      await repo.insertSession(db, session, hashSessionToken(token));
-      return { session, sessionToken: token, sessionJwt: await jwts.mint(session) };
+      const stored = await db.transaction().execute(async (trx) => {
+        // One user's creates and user changes take turns, so a user change checks every session it affects.
+        await userRepo.lockUserId(trx, input.userId);
+        const templateVersion = await templateRepo.holdTemplate(trx);
+        const user = await userRepo.findUser(trx, input.userId);
+        const base = await templates.baseFor(input.userId, user, templateVersion);
+        const { overlay } = patchSessionOverlay(base, EMPTY_OVERLAY, input.customClaims, claimsPolicy);
+        const now = clock();
+        const session: repo.StoredSession = {
+          id: `session-${randomUUID()}`,
+          userId: input.userId,
+          startedAt: now,
+          lastAccessedAt: now,
+          expiresAt: extendedExpiry(now, input.durationMinutes),
+          revokedAt: null,
+          attributes: input.attributes,
+          roles: [...input.roles],
+          overlay,
+          claimsVersion: 0n,
+          user,
+          templateVersion,
+        };
+        await repo.insertSession(trx, session, hashSessionToken(token));
+        return session;
+      });
+      const session = await toSession(stored);
+      return { session, sessionToken: token, sessionJwt: await jwts.mint(session), user: stored.user };
     },
 
     async authenticate(input) {
       const key = await keyOf(input.credential);
-      const now = clock();
       const patch = input.patch !== undefined && Object.keys(input.patch).length > 0 ? input.patch : undefined;
-
-      let session: Session | undefined;
-      if (patch === undefined && input.expectedClaimsVersion === undefined) {
-        // Nothing to read before writing: one statement, one round trip.
-        session = await repo.touchActive(db, key, now, input.durationMinutes);
-      } else {
-        // Optimistic first: read, then one compare-and-set UPDATE on claims_version (two round trips, no
-        // transaction). Only when another writer got in between does it take the row lock and redo the work.
-        const read = await repo.findActive(db, key, now);
-        if (read === undefined) throw new SessionNotFoundError();
-        const change = nextState(read, input.expectedClaimsVersion, patch);
-        session = await repo.updateIfVersion(db, read.id, read.claimsVersion, clock(), {
-          durationMinutes: input.durationMinutes,
-          ...change,
-        });
-        session ??= await authenticateLocked(key, input.durationMinutes, input.expectedClaimsVersion, patch);
-      }
-      if (session === undefined) throw new SessionNotFoundError();
+      const stored =
+        patch === undefined && input.expectedClaimsVersion === undefined
+          ? // Nothing to read before writing: one statement, one round trip.
+            await repo.touchActive(db, key, clock(), input.durationMinutes)
+          : await writeClaims(
+              key,
+              { patch, expectedClaimsVersion: input.expectedClaimsVersion },
+              true,
+              input.durationMinutes,
+            );
+      if (stored === undefined) throw new SessionNotFoundError();
+      const session = await toSession(stored);
       const sessionToken = input.credential.kind === "token" ? input.credential.token : undefined;
-      return { session, sessionToken, sessionJwt: await jwts.mint(session) };
+      return { session, sessionToken, sessionJwt: await jwts.mint(session), user: stored.user };
     },
 
-    list(userId) {
-      return repo.listActiveByUser(db, userId, clock());
+    async list(userId) {
+      return Promise.all((await repo.listActiveByUser(db, userId, clock())).map(toSession));
     },
 
     async revoke(credential) {
       const key = await keyOf(credential);
       if (!(await repo.revoke(db, key, clock()))) throw new SessionNotFoundError();
+    },
+
+    async updateClaims(input) {
+      const stored = await writeClaims(
+        { sessionId: input.sessionId },
+        { patch: input.patch, expectedClaimsVersion: input.expectedClaimsVersion },
+        false,
+        undefined,
+      );
+      return toSession(stored);
+    },
+
+    async updateUserClaims(userId, patch) {
+      const written = await db.transaction().execute(async (trx) => {
+        await userRepo.lockUserId(trx, userId);
+        const templateVersion = await templateRepo.holdTemplate(trx);
+        const sessions = await repo.listActiveByUser(trx, userId, clock(), { lock: true });
+        const user = await userRepo.findUser(trx, userId);
+        // Every session is checked before any is written: one refusal changes nothing.
+        const changes = await Promise.all(
+          sessions.map(async (current) => ({
+            current,
+            claims: await nextClaims({ ...current, user, templateVersion }, { patch, expectedClaimsVersion: undefined }, user),
+          })),
+        );
+        const out: repo.StoredSession[] = [];
+        for (const { current, claims } of changes) {
+          if (claims === undefined) continue;
+          out.push(
+            await repo.writeLocked(trx, current.id, {
+              lastAccessedAt: current.lastAccessedAt,
+              expiresAt: current.expiresAt,
+              overlay: claims.overlay,
+              claimsVersion: claims.claimsVersion,
+            }),
+          );
+        }
+        return out;
+      });
+      return Promise.all(written.map(toSession));
     },
   };
 }

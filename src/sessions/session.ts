@@ -28,6 +28,6 @@ export function extendedExpiry(accessedAt: Date, minutes: number): Date {
 }
 
 /** Whether the session can be used at `now`: not revoked and not expired (in SQL: `activeAt` in the repository). */
-export function isActive(session: Session, now: Date): boolean {
+export function isActive(session: Pick<Session, "revokedAt" | "expiresAt">, now: Date): boolean {
   return session.revokedAt === null && session.expiresAt.getTime() > now.getTime();
 }

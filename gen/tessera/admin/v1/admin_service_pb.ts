@@ -4,13 +4,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tessera/admin/v1/admin_service.proto.
  */
 export const file_tessera_admin_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("CiR0ZXNzZXJhL2FkbWluL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SEHRlc3NlcmEuYWRtaW4udjEiGQoXUm90YXRlU2lnbmluZ0tleVJlcXVlc3QiVQoYUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlEgsKA2tpZBgBIAEoCRIWCg5wdWJsaXNoZWRfa2lkcxgCIAMoCRIUCgxkZWxldGVkX2tleXMYAyABKAUyeQoMQWRtaW5TZXJ2aWNlEmkKEFJvdGF0ZVNpZ25pbmdLZXkSKS50ZXNzZXJhLmFkbWluLnYxLlJvdGF0ZVNpZ25pbmdLZXlSZXF1ZXN0GioudGVzc2VyYS5hZG1pbi52MS5Sb3RhdGVTaWduaW5nS2V5UmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("CiR0ZXNzZXJhL2FkbWluL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SEHRlc3NlcmEuYWRtaW4udjEiGQoXUm90YXRlU2lnbmluZ0tleVJlcXVlc3QiVQoYUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlEgsKA2tpZBgBIAEoCRIWCg5wdWJsaXNoZWRfa2lkcxgCIAMoCRIUCgxkZWxldGVkX2tleXMYAyABKAUiYgoNQ2xhaW1UZW1wbGF0ZRIQCgh0ZW1wbGF0ZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIisKF1NldENsYWltVGVtcGxhdGVSZXF1ZXN0EhAKCHRlbXBsYXRlGAEgASgJIlMKGFNldENsYWltVGVtcGxhdGVSZXNwb25zZRI3Cg5jbGFpbV90ZW1wbGF0ZRgBIAEoCzIfLnRlc3NlcmEuYWRtaW4udjEuQ2xhaW1UZW1wbGF0ZSIZChdHZXRDbGFpbVRlbXBsYXRlUmVxdWVzdCJTChhHZXRDbGFpbVRlbXBsYXRlUmVzcG9uc2USNwoOY2xhaW1fdGVtcGxhdGUYASABKAsyHy50ZXNzZXJhLmFkbWluLnYxLkNsYWltVGVtcGxhdGUyzwIKDEFkbWluU2VydmljZRJpChBSb3RhdGVTaWduaW5nS2V5EikudGVzc2VyYS5hZG1pbi52MS5Sb3RhdGVTaWduaW5nS2V5UmVxdWVzdBoqLnRlc3NlcmEuYWRtaW4udjEuUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlEmkKEFNldENsYWltVGVtcGxhdGUSKS50ZXNzZXJhLmFkbWluLnYxLlNldENsYWltVGVtcGxhdGVSZXF1ZXN0GioudGVzc2VyYS5hZG1pbi52MS5TZXRDbGFpbVRlbXBsYXRlUmVzcG9uc2USaQoQR2V0Q2xhaW1UZW1wbGF0ZRIpLnRlc3NlcmEuYWRtaW4udjEuR2V0Q2xhaW1UZW1wbGF0ZVJlcXVlc3QaKi50ZXNzZXJhLmFkbWluLnYxLkdldENsYWltVGVtcGxhdGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Request of AdminService.RotateSigningKey.
@@ -63,6 +65,119 @@ export const RotateSigningKeyResponseSchema: GenMessage<RotateSigningKeyResponse
   messageDesc(file_tessera_admin_v1_admin_service, 1);
 
 /**
+ * The project's custom claim template as stored.
+ *
+ * @generated from message tessera.admin.v1.ClaimTemplate
+ */
+export type ClaimTemplate = Message<"tessera.admin.v1.ClaimTemplate"> & {
+  /**
+   * The template's JSON text as it was set; empty when none is set.
+   *
+   * @generated from field: string template = 1;
+   */
+  template: string;
+
+  /**
+   * Goes up by one on every set or clear.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+
+  /**
+   * When it was last set or cleared; unset if never.
+   *
+   * @generated from field: google.protobuf.Timestamp updated_at = 3;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tessera.admin.v1.ClaimTemplate.
+ * Use `create(ClaimTemplateSchema)` to create a new message.
+ */
+export const ClaimTemplateSchema: GenMessage<ClaimTemplate> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 2);
+
+/**
+ * Request of AdminService.SetClaimTemplate.
+ *
+ * @generated from message tessera.admin.v1.SetClaimTemplateRequest
+ */
+export type SetClaimTemplateRequest = Message<"tessera.admin.v1.SetClaimTemplateRequest"> & {
+  /**
+   * A JSON object whose values may be `{{ variable }}` placeholders; empty clears the template.
+   *
+   * @generated from field: string template = 1;
+   */
+  template: string;
+};
+
+/**
+ * Describes the message tessera.admin.v1.SetClaimTemplateRequest.
+ * Use `create(SetClaimTemplateRequestSchema)` to create a new message.
+ */
+export const SetClaimTemplateRequestSchema: GenMessage<SetClaimTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 3);
+
+/**
+ * Response of AdminService.SetClaimTemplate.
+ *
+ * @generated from message tessera.admin.v1.SetClaimTemplateResponse
+ */
+export type SetClaimTemplateResponse = Message<"tessera.admin.v1.SetClaimTemplateResponse"> & {
+  /**
+   * The template now in force.
+   *
+   * @generated from field: tessera.admin.v1.ClaimTemplate claim_template = 1;
+   */
+  claimTemplate?: ClaimTemplate | undefined;
+};
+
+/**
+ * Describes the message tessera.admin.v1.SetClaimTemplateResponse.
+ * Use `create(SetClaimTemplateResponseSchema)` to create a new message.
+ */
+export const SetClaimTemplateResponseSchema: GenMessage<SetClaimTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 4);
+
+/**
+ * Request of AdminService.GetClaimTemplate.
+ *
+ * @generated from message tessera.admin.v1.GetClaimTemplateRequest
+ */
+export type GetClaimTemplateRequest = Message<"tessera.admin.v1.GetClaimTemplateRequest"> & {
+};
+
+/**
+ * Describes the message tessera.admin.v1.GetClaimTemplateRequest.
+ * Use `create(GetClaimTemplateRequestSchema)` to create a new message.
+ */
+export const GetClaimTemplateRequestSchema: GenMessage<GetClaimTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 5);
+
+/**
+ * Response of AdminService.GetClaimTemplate.
+ *
+ * @generated from message tessera.admin.v1.GetClaimTemplateResponse
+ */
+export type GetClaimTemplateResponse = Message<"tessera.admin.v1.GetClaimTemplateResponse"> & {
+  /**
+   * The template in force.
+   *
+   * @generated from field: tessera.admin.v1.ClaimTemplate claim_template = 1;
+   */
+  claimTemplate?: ClaimTemplate | undefined;
+};
+
+/**
+ * Describes the message tessera.admin.v1.GetClaimTemplateResponse.
+ * Use `create(GetClaimTemplateResponseSchema)` to create a new message.
+ */
+export const GetClaimTemplateResponseSchema: GenMessage<GetClaimTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 6);
+
+/**
  * Operator actions. Every RPC needs an API key.
  *
  * @generated from service tessera.admin.v1.AdminService
@@ -79,6 +194,30 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof RotateSigningKeyRequestSchema;
     output: typeof RotateSigningKeyResponseSchema;
+  },
+  /**
+   * Sets (or, with an empty template, clears) the project's custom claim
+   * template. Validated first: a syntax error names line and column; reserved
+   * top-level keys and unknown variables are refused. Refused with
+   * CLAIMS_TOO_LARGE, naming the first offending sessions, when the new
+   * template would push a live session's claims over the size limit.
+   *
+   * @generated from rpc tessera.admin.v1.AdminService.SetClaimTemplate
+   */
+  setClaimTemplate: {
+    methodKind: "unary";
+    input: typeof SetClaimTemplateRequestSchema;
+    output: typeof SetClaimTemplateResponseSchema;
+  },
+  /**
+   * The project's custom claim template (empty when none is set).
+   *
+   * @generated from rpc tessera.admin.v1.AdminService.GetClaimTemplate
+   */
+  getClaimTemplate: {
+    methodKind: "unary";
+    input: typeof GetClaimTemplateRequestSchema;
+    output: typeof GetClaimTemplateResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tessera_admin_v1_admin_service, 0);

@@ -13,7 +13,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file tessera/sessions/v1/session_service.proto.
  */
 export const file_tessera_sessions_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Cil0ZXNzZXJhL3Nlc3Npb25zL3YxL3Nlc3Npb25fc2VydmljZS5wcm90bxITdGVzc2VyYS5zZXNzaW9ucy52MSLuAQoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIlChhzZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXMYAiABKAVIAIgBARI2ChVzZXNzaW9uX2N1c3RvbV9jbGFpbXMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjoKCmF0dHJpYnV0ZXMYBCABKAsyJi50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb25BdHRyaWJ1dGVzEg0KBXJvbGVzGAUgAygJQhsKGV9zZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXMicgoVQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRITCgtzZXNzaW9uX2p3dBgDIAEoCSKYAgoaQXV0aGVudGljYXRlU2Vzc2lvblJlcXVlc3QSFwoNc2Vzc2lvbl90b2tlbhgBIAEoCUgAEhUKC3Nlc3Npb25fand0GAIgASgJSAASJQoYc2Vzc2lvbl9kdXJhdGlvbl9taW51dGVzGAMgASgFSAGIAQESNgoVc2Vzc2lvbl9jdXN0b21fY2xhaW1zGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIkChdleHBlY3RlZF9jbGFpbXNfdmVyc2lvbhgFIAEoA0gCiAEBQgwKCmNyZWRlbnRpYWxCGwoZX3Nlc3Npb25fZHVyYXRpb25fbWludXRlc0IaChhfZXhwZWN0ZWRfY2xhaW1zX3ZlcnNpb24ieAobQXV0aGVudGljYXRlU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRITCgtzZXNzaW9uX2p3dBgDIAEoCSImChNMaXN0U2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiRgoUTGlzdFNlc3Npb25zUmVzcG9uc2USLgoIc2Vzc2lvbnMYASADKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24iZgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSFAoKc2Vzc2lvbl9pZBgBIAEoCUgAEhcKDXNlc3Npb25fdG9rZW4YAiABKAlIABIVCgtzZXNzaW9uX2p3dBgDIAEoCUgAQggKBnRhcmdldCIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiEAoOR2V0Sndrc1JlcXVlc3QicgoDSndrEgsKA2t0eRgBIAEoCRILCgNraWQYAiABKAkSCwoDdXNlGAMgASgJEgsKA2FsZxgEIAEoCRILCgNjcnYYBSABKAkSCQoBeBgGIAEoCRIJCgF5GAcgASgJEgkKAW4YCCABKAkSCQoBZRgJIAEoCSI5Cg9HZXRKd2tzUmVzcG9uc2USJgoEa2V5cxgBIAMoCzIYLnRlc3NlcmEuc2Vzc2lvbnMudjEuSndrMpUECg5TZXNzaW9uU2VydmljZRJmCg1DcmVhdGVTZXNzaW9uEikudGVzc2VyYS5zZXNzaW9ucy52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBoqLnRlc3NlcmEuc2Vzc2lvbnMudjEuQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEngKE0F1dGhlbnRpY2F0ZVNlc3Npb24SLy50ZXNzZXJhLnNlc3Npb25zLnYxLkF1dGhlbnRpY2F0ZVNlc3Npb25SZXF1ZXN0GjAudGVzc2VyYS5zZXNzaW9ucy52MS5BdXRoZW50aWNhdGVTZXNzaW9uUmVzcG9uc2USYwoMTGlzdFNlc3Npb25zEigudGVzc2VyYS5zZXNzaW9ucy52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GikudGVzc2VyYS5zZXNzaW9ucy52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJmCg1SZXZva2VTZXNzaW9uEikudGVzc2VyYS5zZXNzaW9ucy52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBoqLnRlc3NlcmEuc2Vzc2lvbnMudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlElQKB0dldEp3a3MSIy50ZXNzZXJhLnNlc3Npb25zLnYxLkdldEp3a3NSZXF1ZXN0GiQudGVzc2VyYS5zZXNzaW9ucy52MS5HZXRKd2tzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_tessera_sessions_v1_session]);
+  fileDesc("Cil0ZXNzZXJhL3Nlc3Npb25zL3YxL3Nlc3Npb25fc2VydmljZS5wcm90bxITdGVzc2VyYS5zZXNzaW9ucy52MSLuAQoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIlChhzZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXMYAiABKAVIAIgBARI2ChVzZXNzaW9uX2N1c3RvbV9jbGFpbXMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjoKCmF0dHJpYnV0ZXMYBCABKAsyJi50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb25BdHRyaWJ1dGVzEg0KBXJvbGVzGAUgAygJQhsKGV9zZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXMicgoVQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRITCgtzZXNzaW9uX2p3dBgDIAEoCSKYAgoaQXV0aGVudGljYXRlU2Vzc2lvblJlcXVlc3QSFwoNc2Vzc2lvbl90b2tlbhgBIAEoCUgAEhUKC3Nlc3Npb25fand0GAIgASgJSAASJQoYc2Vzc2lvbl9kdXJhdGlvbl9taW51dGVzGAMgASgFSAGIAQESNgoVc2Vzc2lvbl9jdXN0b21fY2xhaW1zGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIkChdleHBlY3RlZF9jbGFpbXNfdmVyc2lvbhgFIAEoA0gCiAEBQgwKCmNyZWRlbnRpYWxCGwoZX3Nlc3Npb25fZHVyYXRpb25fbWludXRlc0IaChhfZXhwZWN0ZWRfY2xhaW1zX3ZlcnNpb24ieAobQXV0aGVudGljYXRlU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRITCgtzZXNzaW9uX2p3dBgDIAEoCSImChNMaXN0U2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiRgoUTGlzdFNlc3Npb25zUmVzcG9uc2USLgoIc2Vzc2lvbnMYASADKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24iZgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSFAoKc2Vzc2lvbl9pZBgBIAEoCUgAEhcKDXNlc3Npb25fdG9rZW4YAiABKAlIABIVCgtzZXNzaW9uX2p3dBgDIAEoCUgAQggKBnRhcmdldCIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiEAoOR2V0Sndrc1JlcXVlc3QicgoDSndrEgsKA2t0eRgBIAEoCRILCgNraWQYAiABKAkSCwoDdXNlGAMgASgJEgsKA2FsZxgEIAEoCRILCgNjcnYYBSABKAkSCQoBeBgGIAEoCRIJCgF5GAcgASgJEgkKAW4YCCABKAkSCQoBZRgJIAEoCSI5Cg9HZXRKd2tzUmVzcG9uc2USJgoEa2V5cxgBIAMoCzIYLnRlc3NlcmEuc2Vzc2lvbnMudjEuSndrIqoBChpVcGRhdGVTZXNzaW9uQ2xhaW1zUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEjYKFXNlc3Npb25fY3VzdG9tX2NsYWltcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJAoXZXhwZWN0ZWRfY2xhaW1zX3ZlcnNpb24YAyABKANIAIgBAUIaChhfZXhwZWN0ZWRfY2xhaW1zX3ZlcnNpb24iTAobVXBkYXRlU2Vzc2lvbkNsYWltc1Jlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24iagofVXBkYXRlVXNlclNlc3Npb25zQ2xhaW1zUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEjYKFXNlc3Npb25fY3VzdG9tX2NsYWltcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiUgogVXBkYXRlVXNlclNlc3Npb25zQ2xhaW1zUmVzcG9uc2USLgoIc2Vzc2lvbnMYASADKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24ymQYKDlNlc3Npb25TZXJ2aWNlEmYKDUNyZWF0ZVNlc3Npb24SKS50ZXNzZXJhLnNlc3Npb25zLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0GioudGVzc2VyYS5zZXNzaW9ucy52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2USeAoTQXV0aGVudGljYXRlU2Vzc2lvbhIvLnRlc3NlcmEuc2Vzc2lvbnMudjEuQXV0aGVudGljYXRlU2Vzc2lvblJlcXVlc3QaMC50ZXNzZXJhLnNlc3Npb25zLnYxLkF1dGhlbnRpY2F0ZVNlc3Npb25SZXNwb25zZRJjCgxMaXN0U2Vzc2lvbnMSKC50ZXNzZXJhLnNlc3Npb25zLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaKS50ZXNzZXJhLnNlc3Npb25zLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlEmYKDVJldm9rZVNlc3Npb24SKS50ZXNzZXJhLnNlc3Npb25zLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GioudGVzc2VyYS5zZXNzaW9ucy52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2USVAoHR2V0SndrcxIjLnRlc3NlcmEuc2Vzc2lvbnMudjEuR2V0Sndrc1JlcXVlc3QaJC50ZXNzZXJhLnNlc3Npb25zLnYxLkdldEp3a3NSZXNwb25zZRJ4ChNVcGRhdGVTZXNzaW9uQ2xhaW1zEi8udGVzc2VyYS5zZXNzaW9ucy52MS5VcGRhdGVTZXNzaW9uQ2xhaW1zUmVxdWVzdBowLnRlc3NlcmEuc2Vzc2lvbnMudjEuVXBkYXRlU2Vzc2lvbkNsYWltc1Jlc3BvbnNlEocBChhVcGRhdGVVc2VyU2Vzc2lvbnNDbGFpbXMSNC50ZXNzZXJhLnNlc3Npb25zLnYxLlVwZGF0ZVVzZXJTZXNzaW9uc0NsYWltc1JlcXVlc3QaNS50ZXNzZXJhLnNlc3Npb25zLnYxLlVwZGF0ZVVzZXJTZXNzaW9uc0NsYWltc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_tessera_sessions_v1_session]);
 
 /**
  * Request of SessionService.CreateSession.
@@ -409,6 +409,111 @@ export const GetJwksResponseSchema: GenMessage<GetJwksResponse> = /*@__PURE__*/
   messageDesc(file_tessera_sessions_v1_session_service, 10);
 
 /**
+ * Request of SessionService.UpdateSessionClaims.
+ *
+ * @generated from message tessera.sessions.v1.UpdateSessionClaimsRequest
+ */
+export type UpdateSessionClaimsRequest = Message<"tessera.sessions.v1.UpdateSessionClaimsRequest"> & {
+  /**
+   * The session to patch.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * A JSON Merge Patch (RFC 7396) applied to the session's custom claims.
+   *
+   * @generated from field: google.protobuf.Struct session_custom_claims = 2;
+   */
+  sessionCustomClaims?: JsonObject | undefined;
+
+  /**
+   * When set, the patch is applied only if the session's claims_version is still this.
+   *
+   * @generated from field: optional int64 expected_claims_version = 3;
+   */
+  expectedClaimsVersion?: bigint | undefined;
+};
+
+/**
+ * Describes the message tessera.sessions.v1.UpdateSessionClaimsRequest.
+ * Use `create(UpdateSessionClaimsRequestSchema)` to create a new message.
+ */
+export const UpdateSessionClaimsRequestSchema: GenMessage<UpdateSessionClaimsRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_sessions_v1_session_service, 11);
+
+/**
+ * Response of SessionService.UpdateSessionClaims.
+ *
+ * @generated from message tessera.sessions.v1.UpdateSessionClaimsResponse
+ */
+export type UpdateSessionClaimsResponse = Message<"tessera.sessions.v1.UpdateSessionClaimsResponse"> & {
+  /**
+   * The session after the patch; its next JWT carries the new claims.
+   *
+   * @generated from field: tessera.sessions.v1.Session session = 1;
+   */
+  session?: Session | undefined;
+};
+
+/**
+ * Describes the message tessera.sessions.v1.UpdateSessionClaimsResponse.
+ * Use `create(UpdateSessionClaimsResponseSchema)` to create a new message.
+ */
+export const UpdateSessionClaimsResponseSchema: GenMessage<UpdateSessionClaimsResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_sessions_v1_session_service, 12);
+
+/**
+ * Request of SessionService.UpdateUserSessionsClaims.
+ *
+ * @generated from message tessera.sessions.v1.UpdateUserSessionsClaimsRequest
+ */
+export type UpdateUserSessionsClaimsRequest = Message<"tessera.sessions.v1.UpdateUserSessionsClaimsRequest"> & {
+  /**
+   * Whose active sessions to patch.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * A JSON Merge Patch (RFC 7396) applied to each session's custom claims.
+   *
+   * @generated from field: google.protobuf.Struct session_custom_claims = 2;
+   */
+  sessionCustomClaims?: JsonObject | undefined;
+};
+
+/**
+ * Describes the message tessera.sessions.v1.UpdateUserSessionsClaimsRequest.
+ * Use `create(UpdateUserSessionsClaimsRequestSchema)` to create a new message.
+ */
+export const UpdateUserSessionsClaimsRequestSchema: GenMessage<UpdateUserSessionsClaimsRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_sessions_v1_session_service, 13);
+
+/**
+ * Response of SessionService.UpdateUserSessionsClaims.
+ *
+ * @generated from message tessera.sessions.v1.UpdateUserSessionsClaimsResponse
+ */
+export type UpdateUserSessionsClaimsResponse = Message<"tessera.sessions.v1.UpdateUserSessionsClaimsResponse"> & {
+  /**
+   * The patched sessions, newest first.
+   *
+   * @generated from field: repeated tessera.sessions.v1.Session sessions = 1;
+   */
+  sessions: Session[];
+};
+
+/**
+ * Describes the message tessera.sessions.v1.UpdateUserSessionsClaimsResponse.
+ * Use `create(UpdateUserSessionsClaimsResponseSchema)` to create a new message.
+ */
+export const UpdateUserSessionsClaimsResponseSchema: GenMessage<UpdateUserSessionsClaimsResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_sessions_v1_session_service, 14);
+
+/**
  * Sessions with merge-patch custom claims and signed session JWTs.
  *
  * @generated from service tessera.sessions.v1.SessionService
@@ -464,6 +569,29 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof GetJwksRequestSchema;
     output: typeof GetJwksResponseSchema;
+  },
+  /**
+   * Patches one active session's custom claims by session id, without the
+   * session's credential (for backends: billing, support, admin). Same merge,
+   * validation and concurrency guarantee as an authenticate patch; does not
+   * count as an access (last_accessed_at and expiry stay).
+   *
+   * @generated from rpc tessera.sessions.v1.SessionService.UpdateSessionClaims
+   */
+  updateSessionClaims: {
+    methodKind: "unary";
+    input: typeof UpdateSessionClaimsRequestSchema;
+    output: typeof UpdateSessionClaimsResponseSchema;
+  },
+  /**
+   * Applies one patch to every active session of a user, all or nothing.
+   *
+   * @generated from rpc tessera.sessions.v1.SessionService.UpdateUserSessionsClaims
+   */
+  updateUserSessionsClaims: {
+    methodKind: "unary";
+    input: typeof UpdateUserSessionsClaimsRequestSchema;
+    output: typeof UpdateUserSessionsClaimsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tessera_sessions_v1_session_service, 0);

@@ -1,0 +1,123 @@
+import type { Kysely } from "kysely";
+import {
+  type ClaimsPolicy,
+  type ClaimTemplateUser,
+  type CompiledClaimTemplate,
+  compileClaimTemplate,
+  effectiveClaims,
+  type JsonObject,
+  renderClaimTemplate,
+} from "../claims/index.js";
+import type { Clock } from "../clock.js";
+import type { DatabaseSchema } from "../db/schema.js";
+import { ClaimsTooLargeError, SessionClaimsTooLargeError, TesseraError } from "../errors.js";
+import * as sessionRepo from "../sessions/session.repository.js";
+import { emptyUser, type User } from "../users/user.js";
+import * as repo from "./claim-template.repository.js";
+
+/** The project's custom claim template: set, read, and rendered into each user's base claims. */
+export interface ClaimTemplates {
+  /** The template in force. */
+  get(): Promise<repo.StoredClaimTemplate>;
+  /**
+   * Validates `source` ("" clears), checks that no live session's claims would
+   * grow past the limit under it (naming the first offenders), and stores it.
+   */
+  set(source: string): Promise<repo.StoredClaimTemplate>;
+  /** The template's output for a user (undefined: no record) at template `version` or later. */
+  baseFor(userId: string, user: User | undefined, version: bigint): Promise<JsonObject>;
+}
+
+/** Dependencies of the claim templates. */
+export interface ClaimTemplatesDeps {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly clock: Clock;
+  readonly claimsPolicy: ClaimsPolicy;
+  /** Sessions checked per statement when a template is set. */
+  readonly checkBatchSize?: number;
+}
+
+/** How many compiled versions are kept; older ones are compiled again if a slow reader still asks. */
+const CACHED_VERSIONS = 4;
+/** How many offending sessions a refused template change names. */
+const NAMED_OFFENDERS = 5;
+
+type Compiled = CompiledClaimTemplate<ClaimTemplateUser> | null;
+
+/** The template's render context for a user. */
+export function templateUser(userId: string, user: User | undefined): ClaimTemplateUser {
+  const u = user ?? emptyUser(userId);
+  return {
+    userId,
+    trustedMetadata: u.trustedMetadata,
+    untrustedMetadata: u.untrustedMetadata,
+    roles: u.roles,
+  };
+}
+
+/** Builds the template service. Compiled templates are cached by version: derived data, never a lock. */
+export function createClaimTemplates(deps: ClaimTemplatesDeps): ClaimTemplates {
+  const { db, clock, claimsPolicy } = deps;
+  const batchSize = deps.checkBatchSize ?? 500;
+  const compiled = new Map<bigint, Compiled>();
+
+  const compile = (source: string): Compiled => (source === "" ? null : compileClaimTemplate(source, claimsPolicy));
+  const remember = (version: bigint, value: Compiled) => {
+    compiled.set(version, value);
+    for (const old of compiled.keys()) if (compiled.size > CACHED_VERSIONS) compiled.delete(old);
+  };
+  const render = (template: Compiled, userId: string, user: User | undefined): JsonObject =>
+    template === null ? {} : renderClaimTemplate(template, templateUser(userId, user));
+
+  /** The compiled template at `version`, or (when that one is gone) the newest; reads the database on a miss. */
+  async function compiledAt(version: bigint): Promise<Compiled> {
+    const hit = compiled.get(version);
+    if (hit !== undefined) return hit;
+    const stored = await repo.readTemplate(db);
+    const value = compile(stored.source);
+    remember(stored.version, value);
+    return value;
+  }
+
+  return {
+    get: () => repo.readTemplate(db),
+
+    async set(source) {
+      // Validation first, outside any transaction: a bad template never takes a lock.
+      const next = compile(source);
+      return db.transaction().execute(async (trx) => {
+        // FOR UPDATE waits for every claims write holding the template (FOR KEY SHARE) and holds off new ones,
+        // so the sessions checked below cannot change their claims until this commits.
+        await repo.lockTemplate(trx);
+        const now = clock();
+        const offenders: string[] = [];
+        let worst: ClaimsTooLargeError | undefined;
+        let after: string | undefined;
+        for (;;) {
+          const page = await sessionRepo.activeSessionsPage(trx, after, now, batchSize);
+          for (const session of page) {
+            try {
+              effectiveClaims(render(next, session.userId, session.user), session.overlay, claimsPolicy);
+            } catch (err) {
+              if (!(err instanceof TesseraError)) throw err;
+              if (err instanceof ClaimsTooLargeError && (worst === undefined || err.size > worst.size)) worst = err;
+              if (offenders.length < NAMED_OFFENDERS) offenders.push(session.id);
+            }
+          }
+          if (offenders.length >= NAMED_OFFENDERS || page.length < batchSize) break;
+          after = page.at(-1)?.id;
+        }
+        if (offenders.length > 0) {
+          throw new SessionClaimsTooLargeError(offenders, worst?.size ?? 0, claimsPolicy.maxBytes);
+        }
+        const stored = await repo.writeTemplate(trx, source, now);
+        remember(stored.version, next);
+        return stored;
+      });
+    },
+
+    async baseFor(userId, user, version) {
+      return render(await compiledAt(version), userId, user);
+    },
+  };
+}

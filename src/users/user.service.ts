@@ -1,0 +1,175 @@
+import type { Kysely } from "kysely";
+import {
+  assertClaimsObject,
+  assertJsonClaims,
+  type ClaimsPolicy,
+  effectiveClaims,
+  type JsonObject,
+  mergePatch,
+} from "../claims/index.js";
+import type { Clock } from "../clock.js";
+import type { DatabaseSchema } from "../db/schema.js";
+import {
+  ClaimsTooLargeError,
+  InvalidClaimsError,
+  InvalidMetadataError,
+  MetadataTooLargeError,
+  SessionClaimsTooLargeError,
+  TesseraError,
+  UserNotFoundError,
+  UserVersionMismatchError,
+} from "../errors.js";
+import * as sessionRepo from "../sessions/session.repository.js";
+import * as templateRepo from "../templates/claim-template.repository.js";
+import type { ClaimTemplates } from "../templates/claim-templates.js";
+import type { User } from "./user.js";
+import * as repo from "./user.repository.js";
+
+/** Input of Users.update, validated at the edge (ids, roles); metadata patches are checked here. */
+export interface UpdateUserInput {
+  readonly userId: string;
+  readonly trustedMetadata: JsonObject | undefined;
+  readonly untrustedMetadata: JsonObject | undefined;
+  readonly roles: readonly string[] | undefined;
+  /** 0 means "the user must not exist yet". */
+  readonly expectedVersion: bigint | undefined;
+}
+
+/** The result of Users.update. */
+export interface UpdatedUser {
+  readonly user: User;
+  /** Live sessions whose claims_version went up because their claims' inputs changed. */
+  readonly sessionsUpdated: number;
+}
+
+/** One page of users. */
+export interface UserPage {
+  readonly users: User[];
+  /** The last user id of a full page, to continue after; undefined on the last page. */
+  readonly nextAfter: string | undefined;
+}
+
+/** User records: the data custom claim templates read. */
+export interface Users {
+  get(userId: string): Promise<User>;
+  update(input: UpdateUserInput): Promise<UpdatedUser>;
+  /** Revokes every active session of the user and deletes the record, in one transaction; returns how many were revoked. */
+  delete(userId: string): Promise<number>;
+  list(after: string | undefined, limit: number): Promise<UserPage>;
+}
+
+/** Dependencies of the user service. */
+export interface UsersDeps {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly clock: Clock;
+  readonly claimsPolicy: ClaimsPolicy;
+  readonly templates: ClaimTemplates;
+  readonly metadataMaxBytes: number;
+}
+
+/** How many offending sessions a refused user change names. */
+const NAMED_OFFENDERS = 5;
+
+/** Builds the user service. Concurrency goes through the database (per-user lock, row locks). */
+export function createUsers(deps: UsersDeps): Users {
+  const { db, clock, claimsPolicy, templates } = deps;
+
+  /** A metadata patch merged into the current object and checked: a JSON object, finite, within depth and size. */
+  function mergeMetadata(field: string, current: JsonObject, patch: JsonObject | undefined): JsonObject {
+    if (patch === undefined) return current;
+    const policy = { ...claimsPolicy, maxBytes: deps.metadataMaxBytes };
+    try {
+      assertClaimsObject(patch);
+      assertJsonClaims(patch, policy);
+      const merged = mergePatch(current, patch);
+      assertJsonClaims(merged, policy);
+      const size = Buffer.byteLength(JSON.stringify(merged), "utf8");
+      if (size > deps.metadataMaxBytes) throw new MetadataTooLargeError(field, size, deps.metadataMaxBytes);
+      return merged;
+    } catch (err) {
+      if (err instanceof InvalidClaimsError) throw new InvalidMetadataError(field, err.message);
+      throw err;
+    }
+  }
+
+  return {
+    async get(userId) {
+      const user = await repo.findUser(db, userId);
+      if (user === undefined) throw new UserNotFoundError();
+      return user;
+    },
+
+    update(input) {
+      return db.transaction().execute(async (trx) => {
+        await repo.lockUserId(trx, input.userId);
+        const templateVersion = await templateRepo.holdTemplate(trx);
+        const current = await repo.findUser(trx, input.userId, { lock: true });
+        const version = current?.version ?? 0n;
+        if (input.expectedVersion !== undefined && input.expectedVersion !== version) {
+          throw new UserVersionMismatchError(input.expectedVersion, version);
+        }
+        const now = clock();
+        const trustedMetadata = mergeMetadata("trusted_metadata", current?.trustedMetadata ?? {}, input.trustedMetadata);
+        const untrustedMetadata = mergeMetadata(
+          "untrusted_metadata",
+          current?.untrustedMetadata ?? {},
+          input.untrustedMetadata,
+        );
+        const roles = input.roles ?? current?.roles ?? [];
+        const changed =
+          current === undefined ||
+          JSON.stringify([trustedMetadata, untrustedMetadata, roles]) !==
+            JSON.stringify([current.trustedMetadata, current.untrustedMetadata, current.roles]);
+        if (current !== undefined && !changed) return { user: current, sessionsUpdated: 0 };
+        const user: User = {
+          userId: input.userId,
+          trustedMetadata,
+          untrustedMetadata,
+          roles: [...roles],
+          createdAt: current?.createdAt ?? now,
+          updatedAt: now,
+          version: version + 1n,
+        };
+        // Every live session of the user is checked under the new data before anything is written.
+        const sessions = await sessionRepo.listActiveByUser(trx, input.userId, now, { lock: true });
+        const offenders: string[] = [];
+        let worst = 0;
+        for (const session of sessions) {
+          const base = await templates.baseFor(input.userId, user, templateVersion);
+          try {
+            effectiveClaims(base, session.overlay, claimsPolicy);
+          } catch (err) {
+            if (!(err instanceof TesseraError)) throw err;
+            if (err instanceof ClaimsTooLargeError) worst = Math.max(worst, err.size);
+            if (offenders.length < NAMED_OFFENDERS) offenders.push(session.id);
+          }
+        }
+        if (offenders.length > 0) throw new SessionClaimsTooLargeError(offenders, worst, claimsPolicy.maxBytes);
+        if (current === undefined) await repo.insertUser(trx, user);
+        else await repo.updateUser(trx, user);
+        // The claims' inputs changed: older JWTs of these sessions are stale, and a patch racing this one
+        // (compare-and-set on claims_version) redoes its work against the new data.
+        await sessionRepo.bumpClaimsVersions(
+          trx,
+          sessions.map((session) => session.id),
+        );
+        return { user, sessionsUpdated: sessions.length };
+      });
+    },
+
+    delete(userId) {
+      return db.transaction().execute(async (trx) => {
+        await repo.lockUserId(trx, userId);
+        const revoked = await sessionRepo.revokeAllOfUser(trx, userId, clock());
+        const deleted = await repo.deleteUser(trx, userId);
+        if (!deleted && revoked === 0) throw new UserNotFoundError();
+        return revoked;
+      });
+    },
+
+    async list(after, limit) {
+      const users = await repo.listUsers(db, after, limit);
+      return { users, nextAfter: users.length === limit ? users.at(-1)?.userId : undefined };
+    },
+  };
+}
