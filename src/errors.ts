@@ -102,3 +102,93 @@ export class DatabaseUnavailableError extends TesseraError {
     super("unavailable", "DATABASE_UNAVAILABLE", "the database is unavailable", {}, options);
   }
 }
+
+/** Why a claim template was refused; stable, for callers to switch on (ErrorDetail metadata `problem`). */
+export type ClaimTemplateProblem =
+  | "syntax"
+  | "invalid_number"
+  | "not_an_object"
+  | "duplicate_key"
+  | "reserved_claim"
+  | "too_deep"
+  | "variable_as_key"
+  | "variable_in_string"
+  | "unknown_variable";
+
+/** Where a claim template problem sits: 1-based line and column (in characters) and the JSON Pointer there. */
+export interface ClaimTemplateLocation {
+  readonly line: number;
+  readonly column: number;
+  readonly path: string;
+}
+
+/** A custom claim template that cannot be compiled; names the problem and where, never a value. */
+export class InvalidClaimTemplateError extends TesseraError {
+  readonly line: number;
+  readonly column: number;
+  readonly path: string;
+
+  constructor(
+    readonly problem: ClaimTemplateProblem,
+    detail: string,
+    at: ClaimTemplateLocation,
+    extra: Readonly<Record<string, string>> = {},
+  ) {
+    super(
+      "invalid_argument",
+      "INVALID_CLAIM_TEMPLATE",
+      `invalid claim template at line ${at.line}, column ${at.column}: ${detail}`,
+      { problem, line: String(at.line), column: String(at.column), path: at.path, ...extra },
+    );
+    this.line = at.line;
+    this.column = at.column;
+    this.path = at.path;
+  }
+}
+
+/** A custom claim template whose text is longer than allowed. */
+export class ClaimTemplateTooLargeError extends TesseraError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      "invalid_argument",
+      "CLAIM_TEMPLATE_TOO_LARGE",
+      `the claim template is ${size} bytes, over the limit of ${limit} bytes`,
+      { size: String(size), limit: String(limit) },
+    );
+  }
+}
+
+/** A session's stored claims overlay (its folded patches) would grow past its limit. */
+export class ClaimsOverlayTooLargeError extends TesseraError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      "invalid_argument",
+      "CLAIMS_OVERLAY_TOO_LARGE",
+      `the session's custom claims patches take ${size} bytes stored, over the limit of ${limit} bytes`,
+      { size: String(size), limit: String(limit) },
+    );
+  }
+}
+
+/**
+ * A stored claims overlay that does not decode: corrupt data, not a caller's mistake. Deliberately not a
+ * TesseraError, so the error mapper logs it and the caller sees only INTERNAL. Names where, never what.
+ */
+export class CorruptClaimsOverlayError extends Error {
+  /** Stable code to switch on. */
+  readonly reason = "CORRUPT_CLAIMS_OVERLAY";
+
+  constructor(
+    readonly pointer: string,
+    problem: string,
+  ) {
+    super(`stored claims overlay at ${JSON.stringify(pointer)} ${problem}`);
+    this.name = new.target.name;
+  }
+}
