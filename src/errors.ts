@@ -39,6 +39,15 @@ export type ErrorReason =
   | "INVALID_API_KEY"
   | "CLAIMS_VERSION_MISMATCH"
   | "DATABASE_UNAVAILABLE"
+  | "INVALID_CLAIM_TEMPLATE"
+  | "CLAIM_TEMPLATE_TOO_LARGE"
+  | "CLAIMS_OVERLAY_TOO_LARGE"
+  | "USER_NOT_FOUND"
+  | "USER_VERSION_MISMATCH"
+  | "INVALID_METADATA"
+  | "METADATA_TOO_LARGE"
+  | "INVALID_PAGE_TOKEN"
+  | "INVALID_PAGE_SIZE"
   | "INTERNAL";
 
 /** Reasons an InvalidArgumentError may carry: request arguments that are missing or out of range. */
@@ -53,6 +62,8 @@ export type InvalidArgumentReason = Extract<
   | "INVALID_SESSION_CREDENTIAL"
   | "UNSUPPORTED_AUTHORIZATION_CHECK"
   | "INVALID_REQUEST_FIELD"
+  | "INVALID_PAGE_TOKEN"
+  | "INVALID_PAGE_SIZE"
 >;
 
 /** Base class of every error Tessera reports to callers on purpose. */
@@ -161,4 +172,151 @@ export function toTesseraError(err: unknown): TesseraError {
   if (err instanceof TesseraError) return err;
   if (isDatabaseUnavailable(err)) return new DatabaseUnavailableError({ cause: err });
   return new InternalError({ cause: err });
+}
+
+/** Why a claim template was refused; stable, for callers to switch on (ErrorDetail metadata `problem`). */
+export type ClaimTemplateProblem =
+  | "syntax"
+  | "invalid_number"
+  | "not_an_object"
+  | "duplicate_key"
+  | "reserved_claim"
+  | "too_deep"
+  | "variable_as_key"
+  | "variable_in_string"
+  | "unknown_variable";
+
+/** Where a claim template problem sits: 1-based line and column (in characters) and the JSON Pointer there. */
+export interface ClaimTemplateLocation {
+  readonly line: number;
+  readonly column: number;
+  readonly path: string;
+}
+
+/** A custom claim template that cannot be compiled; names the problem and where, never a value. */
+export class InvalidClaimTemplateError extends TesseraError {
+  readonly line: number;
+  readonly column: number;
+  readonly path: string;
+
+  constructor(
+    readonly problem: ClaimTemplateProblem,
+    detail: string,
+    at: ClaimTemplateLocation,
+    extra: Readonly<Record<string, string>> = {},
+  ) {
+    super(
+      "invalid_argument",
+      "INVALID_CLAIM_TEMPLATE",
+      `invalid claim template at line ${at.line}, column ${at.column}: ${detail}`,
+      { problem, line: String(at.line), column: String(at.column), path: at.path, ...extra },
+    );
+    this.line = at.line;
+    this.column = at.column;
+    this.path = at.path;
+  }
+}
+
+/** A custom claim template whose text is longer than allowed. */
+export class ClaimTemplateTooLargeError extends TesseraError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      "invalid_argument",
+      "CLAIM_TEMPLATE_TOO_LARGE",
+      `the claim template is ${size} bytes, over the limit of ${limit} bytes`,
+      { size: String(size), limit: String(limit) },
+    );
+  }
+}
+
+/** A session's stored claims overlay (its folded patches) would grow past its limit. */
+export class ClaimsOverlayTooLargeError extends TesseraError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      "invalid_argument",
+      "CLAIMS_OVERLAY_TOO_LARGE",
+      `the session's custom claims patches take ${size} bytes stored, over the limit of ${limit} bytes`,
+      { size: String(size), limit: String(limit) },
+    );
+  }
+}
+
+/**
+ * A stored claims overlay that does not decode: corrupt data, not a caller's mistake. Deliberately not a
+ * TesseraError, so the error mapper logs it and the caller sees only INTERNAL. Names where, never what.
+ */
+export class CorruptClaimsOverlayError extends Error {
+  /** Stable code to switch on. */
+  readonly reason = "CORRUPT_CLAIMS_OVERLAY";
+
+  constructor(
+    readonly pointer: string,
+    problem: string,
+  ) {
+    super(`stored claims overlay at ${JSON.stringify(pointer)} ${problem}`);
+    this.name = new.target.name;
+  }
+}
+
+/** No user record with this id. */
+export class UserNotFoundError extends TesseraError {
+  constructor() {
+    super("not_found", "USER_NOT_FOUND", "user not found");
+  }
+}
+
+/** An UpdateUser with expected_version lost: the record's version moved on. */
+export class UserVersionMismatchError extends TesseraError {
+  constructor(
+    readonly expected: bigint,
+    readonly actual: bigint,
+  ) {
+    super("aborted", "USER_VERSION_MISMATCH", `user version is ${actual}, expected ${expected}`, {
+      expected: String(expected),
+      actual: String(actual),
+    });
+  }
+}
+
+/** User metadata that is not acceptable JSON (not an object, non-finite numbers, too deep). */
+export class InvalidMetadataError extends TesseraError {
+  constructor(field: string, detail: string) {
+    super("invalid_argument", "INVALID_METADATA", `${field}: ${detail}`, { field });
+  }
+}
+
+/** User metadata whose compact JSON is over its limit. */
+export class MetadataTooLargeError extends TesseraError {
+  constructor(field: string, size: number, limit: number) {
+    super("invalid_argument", "METADATA_TOO_LARGE", `${field} is ${size} bytes, over the limit of ${limit} bytes`, {
+      field,
+      size: String(size),
+      limit: String(limit),
+    });
+  }
+}
+
+/**
+ * A template or user change refused because it would push live sessions'
+ * claims over the limit; names the first sessions (ids only, never claims).
+ */
+export class SessionClaimsTooLargeError extends TesseraError {
+  constructor(
+    readonly sessionIds: readonly string[],
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      "invalid_argument",
+      "CLAIMS_TOO_LARGE",
+      `the change would make the custom claims of session ${sessionIds.join(", ")} ${size} bytes, over the limit of ${limit} bytes`,
+      { session_ids: sessionIds.join(","), size: String(size), limit: String(limit) },
+    );
+  }
 }
