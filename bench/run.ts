@@ -25,6 +25,7 @@ import { systemClock } from "../src/clock.js";
 import type { DatabaseSchema } from "../src/db/schema.js";
 import { createKeyStore } from "../src/keys/key-store.js";
 import { createSessions } from "../src/sessions/session.service.js";
+import { createClaimTemplates } from "../src/templates/claim-templates.js";
 import { createSessionJwts } from "../src/tokens/session-jwt.js";
 import { type CpuSample, coresBetween, sampleCpu } from "./cpu.js";
 import type { LoadCommand } from "./load-generator.js";
@@ -187,12 +188,9 @@ async function main(): Promise<void> {
       keys,
       clock: systemClock,
     });
-    const floor = createSessions({
-      db,
-      jwts,
-      clock: systemClock,
-      claimsPolicy: { namespace: "https://tessera.dev/", maxBytes: 4096, maxDepth: 32 },
-    });
+    const claimsPolicy = { namespace: "https://tessera.dev/", maxBytes: 4096, maxDepth: 32 };
+    const templates = createClaimTemplates({ db, clock: systemClock, claimsPolicy });
+    const floor = createSessions({ db, jwts, clock: systemClock, claimsPolicy, templates });
     const newSession = (userId: string, minutes: number) =>
       floor.create({
         userId,

@@ -24,20 +24,26 @@ async function main(argv: readonly string[]): Promise<void> {
   const database = await openDatabase(databaseOptions(config, 1));
   try {
     await migrateToLatest(database.db as never);
-    const templates = createClaimTemplates({ db: database.db, clock: systemClock, claimsPolicy: claimsPolicyOf(config) });
+    const templates = createClaimTemplates({
+      db: database.db,
+      clock: systemClock,
+      claimsPolicy: claimsPolicyOf(config),
+    });
     const stored =
       command === "get"
         ? await templates.get()
         : await templates.set(command === "clear" ? "" : readFileSync(file ?? "", "utf8"));
     if (command === "get") process.stdout.write(stored.source === "" ? "" : `${stored.source.replace(/\n?$/, "\n")}`);
-    else process.stdout.write(`${JSON.stringify({ version: String(stored.version), cleared: stored.source === "" })}\n`);
+    else
+      process.stdout.write(`${JSON.stringify({ version: String(stored.version), cleared: stored.source === "" })}\n`);
   } finally {
     await database.close();
   }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  const detail = err instanceof TesseraError ? `${err.reason}: ${err.message}` : err instanceof Error ? err.message : String(err);
+  const detail =
+    err instanceof TesseraError ? `${err.reason}: ${err.message}` : err instanceof Error ? err.message : String(err);
   process.stderr.write(`claim-template failed: ${detail}\n`);
   process.exit(1);
 });

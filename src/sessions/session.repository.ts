@@ -50,9 +50,10 @@ function extendedExpiry(accessed: Expression<Date>, minutes: number) {
 }
 
 /** The user record and template version read alongside every session row. */
-const USER_RECORD = sql<Record<string, unknown> | null>`(select to_jsonb(u) from users u where u.user_id = sessions.user_id)`.as(
-  "user_record",
-);
+const USER_RECORD = sql<Record<
+  string,
+  unknown
+> | null>`(select to_jsonb(u) from users u where u.user_id = sessions.user_id)`.as("user_record");
 const TEMPLATE_VERSION = sql<string>`(select version from claim_template where id = 1)`.as("template_version");
 
 type ReadRow = SessionRow & { user_record: Record<string, unknown> | null; template_version: string | number | bigint };

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import {
-  type ClaimsPolicy,
   type ClaimsOverlay,
+  type ClaimsPolicy,
   EMPTY_OVERLAY,
   effectiveClaims,
   type JsonObject,
@@ -119,12 +119,13 @@ export function createSessions(deps: SessionsDeps): Sessions {
     current: repo.StoredSession,
     request: ClaimsRequest,
     user: User | undefined = current.user,
+    executor: Kysely<DatabaseSchema> = db,
   ): Promise<{ overlay: ClaimsOverlay; claimsVersion: bigint } | undefined> {
     if (request.expectedClaimsVersion !== undefined && request.expectedClaimsVersion !== current.claimsVersion) {
       throw new ClaimsVersionMismatchError(request.expectedClaimsVersion, current.claimsVersion);
     }
     if (request.patch === undefined) return undefined;
-    const base = await templates.baseFor(current.userId, user, current.templateVersion);
+    const base = await templates.baseFor(current.userId, user, current.templateVersion, executor);
     const { overlay } = patchSessionOverlay(base, current.overlay, request.patch, claimsPolicy);
     return { overlay, claimsVersion: current.claimsVersion + 1n };
   }
@@ -171,7 +172,7 @@ export function createSessions(deps: SessionsDeps): Sessions {
       // a call that waited past the expiry does not revive the session; last_accessed_at never goes back.
       const lockedNow = new Date(Math.max(clock().getTime(), current.lastAccessedAt.getTime()));
       if (!isActive(current, lockedNow)) return undefined;
-      const claims = await nextClaims({ ...current, user, templateVersion }, request, user);
+      const claims = await nextClaims({ ...current, user, templateVersion }, request, user, trx);
       const lastAccessedAt = access ? lockedNow : current.lastAccessedAt;
       return repo.writeLocked(trx, current.id, {
         lastAccessedAt,
@@ -190,7 +191,7 @@ export function createSessions(deps: SessionsDeps): Sessions {
         await userRepo.lockUserId(trx, input.userId);
         const templateVersion = await templateRepo.holdTemplate(trx);
         const user = await userRepo.findUser(trx, input.userId);
-        const base = await templates.baseFor(input.userId, user, templateVersion);
+        const base = await templates.baseFor(input.userId, user, templateVersion, trx);
         const { overlay } = patchSessionOverlay(base, EMPTY_OVERLAY, input.customClaims, claimsPolicy);
         const now = clock();
         const session: repo.StoredSession = {
@@ -262,7 +263,11 @@ export function createSessions(deps: SessionsDeps): Sessions {
         const changes = await Promise.all(
           sessions.map(async (current) => ({
             current,
-            claims: await nextClaims({ ...current, user, templateVersion }, { patch, expectedClaimsVersion: undefined }, user),
+            claims: await nextClaims(
+              { ...current, user, templateVersion },
+              { patch, expectedClaimsVersion: undefined },
+              user,
+            ),
           })),
         );
         const out: repo.StoredSession[] = [];

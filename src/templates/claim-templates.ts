@@ -24,8 +24,12 @@ export interface ClaimTemplates {
    * grow past the limit under it (naming the first offenders), and stores it.
    */
   set(source: string): Promise<repo.StoredClaimTemplate>;
-  /** The template's output for a user (undefined: no record) at template `version` or later. */
-  baseFor(userId: string, user: User | undefined, version: bigint): Promise<JsonObject>;
+  /**
+   * The template's output for a user (undefined: no record) at template
+   * `version` or later. Inside a transaction pass it as `db`: a cache miss
+   * reads the template through it (PGlite has one connection).
+   */
+  baseFor(userId: string, user: User | undefined, version: bigint, db?: Kysely<DatabaseSchema>): Promise<JsonObject>;
 }
 
 /** Dependencies of the claim templates. */
@@ -70,10 +74,10 @@ export function createClaimTemplates(deps: ClaimTemplatesDeps): ClaimTemplates {
     template === null ? {} : renderClaimTemplate(template, templateUser(userId, user));
 
   /** The compiled template at `version`, or (when that one is gone) the newest; reads the database on a miss. */
-  async function compiledAt(version: bigint): Promise<Compiled> {
+  async function compiledAt(version: bigint, executor: Kysely<DatabaseSchema>): Promise<Compiled> {
     const hit = compiled.get(version);
     if (hit !== undefined) return hit;
-    const stored = await repo.readTemplate(db);
+    const stored = await repo.readTemplate(executor);
     const value = compile(stored.source);
     remember(stored.version, value);
     return value;
@@ -116,8 +120,8 @@ export function createClaimTemplates(deps: ClaimTemplatesDeps): ClaimTemplates {
       });
     },
 
-    async baseFor(userId, user, version) {
-      return render(await compiledAt(version), userId, user);
+    async baseFor(userId, user, version, executor = db) {
+      return render(await compiledAt(version, executor), userId, user);
     },
   };
 }

@@ -109,7 +109,11 @@ export function createUsers(deps: UsersDeps): Users {
           throw new UserVersionMismatchError(input.expectedVersion, version);
         }
         const now = clock();
-        const trustedMetadata = mergeMetadata("trusted_metadata", current?.trustedMetadata ?? {}, input.trustedMetadata);
+        const trustedMetadata = mergeMetadata(
+          "trusted_metadata",
+          current?.trustedMetadata ?? {},
+          input.trustedMetadata,
+        );
         const untrustedMetadata = mergeMetadata(
           "untrusted_metadata",
           current?.untrustedMetadata ?? {},
@@ -134,8 +138,8 @@ export function createUsers(deps: UsersDeps): Users {
         const sessions = await sessionRepo.listActiveByUser(trx, input.userId, now, { lock: true });
         const offenders: string[] = [];
         let worst = 0;
+        const base = await templates.baseFor(input.userId, user, templateVersion, trx);
         for (const session of sessions) {
-          const base = await templates.baseFor(input.userId, user, templateVersion);
           try {
             effectiveClaims(base, session.overlay, claimsPolicy);
           } catch (err) {

@@ -4,6 +4,7 @@ import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
 import { createScratchDatabase, type ScratchDatabase } from "../support/backends.js";
+import { storedClaims } from "../support/stored-claims.js";
 import { type ServerProcess, spawnServer } from "./server-process.js";
 
 const DATABASE_URL = process.env.DATABASE_URL;
@@ -55,12 +56,13 @@ describe.runIf(!!DATABASE_URL)("three server processes on one PostgreSQL", () =>
       if (result.status !== "fulfilled") return;
       expect(decodeJwt(result.value.sessionJwt)[`k${i}`]).toBe(i);
     });
-    const [row] = await db.query<{ custom_claims: Record<string, unknown>; claims_version: string }>(
-      "select custom_claims, claims_version from sessions where session_id = $1",
+    const [row] = await db.query<{ claims_overlay: Record<string, unknown>; claims_version: string }>(
+      "select claims_overlay, claims_version from sessions where session_id = $1",
       [created.session?.sessionId],
     );
-    for (let i = 0; i < 300; i++) expect(row?.custom_claims[`k${i}`]).toBe(i);
-    expect(row?.custom_claims.base).toBe(true);
+    const claims = storedClaims(row?.claims_overlay);
+    for (let i = 0; i < 300; i++) expect(claims[`k${i}`]).toBe(i);
+    expect(claims.base).toBe(true);
     expect(row?.claims_version).toBe("300");
   });
 

@@ -5,13 +5,14 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health
 import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
 import { type ServerProcess, spawnServer } from "../concurrency/server-process.js";
 import { createScratchDatabase, type ScratchDatabase } from "../support/backends.js";
+import { storedClaims } from "../support/stored-claims.js";
 import { CALL_TIMEOUT_MS, type CallRecord, startPatchLoad } from "./patch-load.js";
 import { canRunPrivatePostgres, createPrivatePostgres, type PrivatePostgres } from "./private-postgres.js";
 
 interface StoredSession {
   session_id: string;
   token: string;
-  custom_claims: Record<string, unknown>;
+  claims_overlay: Record<string, unknown>;
   claims_version: string;
 }
 
@@ -22,12 +23,13 @@ interface StoredSession {
  */
 async function expectConsistent(db: ScratchDatabase, tokens: readonly string[], records: readonly CallRecord[]) {
   const rows = await db.query<StoredSession>(
-    "select session_id, custom_claims, claims_version from sessions where user_id like 'fault-%' order by user_id",
+    "select session_id, claims_overlay, claims_version from sessions where user_id like 'fault-%' order by user_id",
   );
   expect(rows).toHaveLength(tokens.length);
   rows.forEach((row, worker) => {
-    expect(Object.keys(row.custom_claims).length).toBe(Number(row.claims_version));
-    for (const r of records) if (r.worker === worker && r.ok) expect(row.custom_claims).toHaveProperty(r.key);
+    expect(Object.keys(storedClaims(row.claims_overlay)).length).toBe(Number(row.claims_version));
+    for (const r of records)
+      if (r.worker === worker && r.ok) expect(storedClaims(row.claims_overlay)).toHaveProperty(r.key);
   });
   expect(
     await db.query("select pid from pg_locks where locktype = 'tuple' or (locktype = 'transactionid' and not granted)"),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SiblingApp, startSiblingApp } from "../support/sibling-app.js";
+import { storedClaims } from "../support/stored-claims.js";
 import { PROTOCOLS, startTestApp, type TestApp } from "../support/test-app.js";
 
 const PATCHES = 50;
@@ -46,10 +47,10 @@ describe.runIf(!!process.env.DATABASE_URL)("two instances on one PostgreSQL data
     }
     const row = await first.app.database.db
       .selectFrom("sessions")
-      .select(["custom_claims", "claims_version"])
+      .select(["claims_overlay", "claims_version"])
       .where("session_id", "=", created.session?.sessionId ?? "")
       .executeTakeFirstOrThrow();
-    expect(Object.keys(row.custom_claims)).toHaveLength(PATCHES);
+    expect(Object.keys(storedClaims(row.claims_overlay))).toHaveLength(PATCHES);
     expect(String(row.claims_version)).toBe(String(PATCHES));
   });
 });
