@@ -67,7 +67,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   ];
   const connectHandler = createConnectNodeHandler({
     routes: (router: ConnectRouter) => {
-      registerSessionService(router, { sessions, keys });
+      registerSessionService(router, { sessions, keys, config });
       registerAdminService(router, { keys, logger });
       registerHealthService(router, health, SERVED_SERVICES);
       registerReflection(router, SERVED_FILES);

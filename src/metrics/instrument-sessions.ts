@@ -23,7 +23,7 @@ export function instrumentSessions(sessions: Sessions, metrics: Metrics): Sessio
       return issued;
     },
     authenticate: (input) => sessions.authenticate(input).catch(countRejection),
-    list: (userId) => sessions.list(userId),
+    list: (userId, page) => sessions.list(userId, page),
     async revoke(credential) {
       await sessions.revoke(credential);
       metrics.sessionRevoked();

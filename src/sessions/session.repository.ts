@@ -145,17 +145,72 @@ export async function updateAuthenticated(
   return toSession(row);
 }
 
-/** The user's active sessions, newest first. */
-export async function listActiveByUser(db: Db, userId: string, now: Date): Promise<Session[]> {
+/** A position in a user's sessions ordered newest first: (started_at, session_id) descending. */
+export interface SessionCursor {
+  readonly startedAt: Date;
+  readonly sessionId: string;
+}
+
+/**
+ * Up to `page.limit` of the user's active sessions, newest first (ties by
+ * session_id, descending), after `page.after` when given: a keyset page, so
+ * sessions created or revoked meanwhile never shift it.
+ */
+export async function listActiveByUser(
+  db: Db,
+  userId: string,
+  now: Date,
+  page: { limit: number; after: SessionCursor | undefined },
+): Promise<Session[]> {
+  const after = page.after;
   const rows = await db
     .selectFrom("sessions")
     .selectAll()
     .where("user_id", "=", userId)
     .where(activeAt(now))
+    .$if(after !== undefined, (query) =>
+      query.where((eb) =>
+        eb(
+          eb.refTuple("started_at", "session_id"),
+          "<",
+          eb.tuple(after?.startedAt as Date, after?.sessionId as string),
+        ),
+      ),
+    )
     .orderBy("started_at", "desc")
     .orderBy("session_id", "desc")
+    .limit(page.limit)
     .execute();
   return rows.map(toSession);
+}
+
+/** Advisory lock class of per-user session creation (the second key is the user id's hash). */
+const USER_SESSIONS_LOCK = 0x7e55e4a;
+
+/**
+ * Serializes session creation for one user until the transaction ends, on
+ * every connection of every replica. Two users rarely share a hash; when they
+ * do, their creates merely queue behind each other.
+ */
+export async function lockUserSessions(db: Db, userId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${USER_SESSIONS_LOCK}::int4, hashtext(${userId}))`.execute(db);
+}
+
+/** How many active sessions the user has at `now`, counting no further than `upTo`. */
+export async function countActiveByUser(db: Db, userId: string, now: Date, upTo: number): Promise<number> {
+  const row = await db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom("sessions")
+        .select("session_id")
+        .where("user_id", "=", userId)
+        .where(activeAt(now))
+        .limit(upTo)
+        .as("active"),
+    )
+    .select((eb) => eb.fn.countAll<string>().as("count"))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 /**

@@ -5,7 +5,12 @@ import type { ClaimsPolicy } from "../claims/claims-policy.js";
 import type { JsonObject } from "../claims/json.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
-import { ClaimsVersionMismatchError, SessionNotFoundError } from "../errors.js";
+import {
+  ClaimsVersionMismatchError,
+  SessionJwtTooLargeError,
+  SessionLimitReachedError,
+  SessionNotFoundError,
+} from "../errors.js";
 import type { SessionJwts } from "../tokens/session-jwt.js";
 import { hashSessionToken, newSessionToken } from "../tokens/session-token.js";
 import { extendedExpiry, isActive, type Session, type SessionAttributes } from "./session.js";
@@ -42,11 +47,31 @@ export interface AuthenticateSessionInput {
   readonly expectedClaimsVersion: bigint | undefined;
 }
 
+/** Where a page of a user's sessions starts: after this session, in the order newest first. */
+export type SessionCursor = repo.SessionCursor;
+
+/** Which page of a user's sessions to list. */
+export interface SessionPageRequest {
+  /** Most sessions to return (at least 1). */
+  readonly limit: number;
+  /** Return only sessions after this one (newest first); undefined starts at the newest. */
+  readonly after?: SessionCursor;
+}
+
+/** A page of a user's active sessions, newest first. */
+export interface SessionPage {
+  readonly sessions: Session[];
+  /** Whether more active sessions follow the last one. */
+  readonly more: boolean;
+}
+
 /** The session logic behind every API surface (named apart from the generated SessionService descriptor). */
 export interface Sessions {
+  /** Refused with SessionLimitReachedError when the user already has maxSessionsPerUser active sessions. */
   create(input: CreateSessionInput): Promise<IssuedSession>;
   authenticate(input: AuthenticateSessionInput): Promise<IssuedSession>;
-  list(userId: string): Promise<Session[]>;
+  /** A page of the user's active sessions; without `page`, the newest maxSessionsPerUser of them. */
+  list(userId: string, page?: SessionPageRequest): Promise<SessionPage>;
   revoke(credential: SessionCredential): Promise<void>;
 }
 
@@ -56,11 +81,21 @@ export interface SessionsDeps {
   readonly jwts: SessionJwts;
   readonly clock: Clock;
   readonly claimsPolicy: ClaimsPolicy;
+  /** Most active sessions of one user; enforced in the database, so it holds across replicas. */
+  readonly maxSessionsPerUser: number;
+  /** Longest session JWT that may be minted: what authenticate accepts back as a credential. */
+  readonly maxJwtLength: number;
 }
 
-/** Builds the session service. Concurrency is left to the database: row locks, never in-process locks. */
+/** Builds the session service. Concurrency is left to the database: row and advisory locks, never in-process locks. */
 export function createSessions(deps: SessionsDeps): Sessions {
-  const { db, jwts, clock, claimsPolicy } = deps;
+  const { db, jwts, clock, claimsPolicy, maxSessionsPerUser, maxJwtLength } = deps;
+
+  /** Refuses a session state whose JWT would be too long to be accepted back; called before anything is written. */
+  function checkJwtLength(session: Session): void {
+    const length = jwts.length(session);
+    if (length > maxJwtLength) throw new SessionJwtTooLargeError(length, maxJwtLength);
+  }
 
   /** Resolves a credential to a lookup key; a JWT must verify first. */
   async function keyOf(credential: SessionCredential): Promise<repo.SessionKey> {
@@ -83,12 +118,11 @@ export function createSessions(deps: SessionsDeps): Sessions {
     if (expectedClaimsVersion !== undefined && expectedClaimsVersion !== current.claimsVersion) {
       throw new ClaimsVersionMismatchError(expectedClaimsVersion, current.claimsVersion);
     }
-    return patch === undefined
-      ? { customClaims: current.customClaims, claimsVersion: current.claimsVersion }
-      : {
-          customClaims: applyClaimsPatch(current.customClaims, patch, claimsPolicy),
-          claimsVersion: current.claimsVersion + 1n,
-        };
+    if (patch === undefined) return { customClaims: current.customClaims, claimsVersion: current.claimsVersion };
+    const customClaims = applyClaimsPatch(current.customClaims, patch, claimsPolicy);
+    // Only the claims change the JWT's length: timestamps keep their width, and the rest is fixed at create.
+    checkJwtLength({ ...current, customClaims });
+    return { customClaims, claimsVersion: current.claimsVersion + 1n };
   }
 
   /** The contended path: the same change under the row lock (BEGIN, SELECT … FOR UPDATE, UPDATE, COMMIT). */
@@ -131,7 +165,15 @@ export function createSessions(deps: SessionsDeps): Sessions {
         customClaims,
         claimsVersion: 0n,
       };
-      await repo.insertSession(db, session, hashSessionToken(token));
+      checkJwtLength(session);
+      await db.transaction().execute(async (trx) => {
+        // Creates for one user queue here, on every connection and replica, so the count cannot go stale
+        // before the insert; the count is read after the lock, in a snapshot that sees earlier commits.
+        await repo.lockUserSessions(trx, session.userId);
+        const active = await repo.countActiveByUser(trx, session.userId, now, maxSessionsPerUser);
+        if (active >= maxSessionsPerUser) throw new SessionLimitReachedError(maxSessionsPerUser);
+        await repo.insertSession(trx, session, hashSessionToken(token));
+      });
       return { session, sessionToken: token, sessionJwt: await jwts.mint(session) };
     },
 
@@ -161,8 +203,10 @@ export function createSessions(deps: SessionsDeps): Sessions {
       return { session, sessionToken, sessionJwt: await jwts.mint(session) };
     },
 
-    list(userId) {
-      return repo.listActiveByUser(db, userId, clock());
+    async list(userId, page = { limit: maxSessionsPerUser }) {
+      // One row past the page tells whether more follow.
+      const rows = await repo.listActiveByUser(db, userId, clock(), { limit: page.limit + 1, after: page.after });
+      return { sessions: rows.slice(0, page.limit), more: rows.length > page.limit };
     },
 
     async revoke(credential) {

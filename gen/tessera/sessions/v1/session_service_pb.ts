@@ -13,7 +13,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file tessera/sessions/v1/session_service.proto.
  */
 export const file_tessera_sessions_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Cil0ZXNzZXJhL3Nlc3Npb25zL3YxL3Nlc3Npb25fc2VydmljZS5wcm90bxITdGVzc2VyYS5zZXNzaW9ucy52MSLuAQoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIlChhzZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXMYAiABKAVIAIgBARI2ChVzZXNzaW9uX2N1c3RvbV9jbGFpbXMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjoKCmF0dHJpYnV0ZXMYBCABKAsyJi50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb25BdHRyaWJ1dGVzEg0KBXJvbGVzGAUgAygJQhsKGV9zZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXMicgoVQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRITCgtzZXNzaW9uX2p3dBgDIAEoCSKYAgoaQXV0aGVudGljYXRlU2Vzc2lvblJlcXVlc3QSFwoNc2Vzc2lvbl90b2tlbhgBIAEoCUgAEhUKC3Nlc3Npb25fand0GAIgASgJSAASJQoYc2Vzc2lvbl9kdXJhdGlvbl9taW51dGVzGAMgASgFSAGIAQESNgoVc2Vzc2lvbl9jdXN0b21fY2xhaW1zGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIkChdleHBlY3RlZF9jbGFpbXNfdmVyc2lvbhgFIAEoA0gCiAEBQgwKCmNyZWRlbnRpYWxCGwoZX3Nlc3Npb25fZHVyYXRpb25fbWludXRlc0IaChhfZXhwZWN0ZWRfY2xhaW1zX3ZlcnNpb24ieAobQXV0aGVudGljYXRlU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRITCgtzZXNzaW9uX2p3dBgDIAEoCSImChNMaXN0U2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiRgoUTGlzdFNlc3Npb25zUmVzcG9uc2USLgoIc2Vzc2lvbnMYASADKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24iZgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSFAoKc2Vzc2lvbl9pZBgBIAEoCUgAEhcKDXNlc3Npb25fdG9rZW4YAiABKAlIABIVCgtzZXNzaW9uX2p3dBgDIAEoCUgAQggKBnRhcmdldCIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiEAoOR2V0Sndrc1JlcXVlc3QicgoDSndrEgsKA2t0eRgBIAEoCRILCgNraWQYAiABKAkSCwoDdXNlGAMgASgJEgsKA2FsZxgEIAEoCRILCgNjcnYYBSABKAkSCQoBeBgGIAEoCRIJCgF5GAcgASgJEgkKAW4YCCABKAkSCQoBZRgJIAEoCSI5Cg9HZXRKd2tzUmVzcG9uc2USJgoEa2V5cxgBIAMoCzIYLnRlc3NlcmEuc2Vzc2lvbnMudjEuSndrMpUECg5TZXNzaW9uU2VydmljZRJmCg1DcmVhdGVTZXNzaW9uEikudGVzc2VyYS5zZXNzaW9ucy52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBoqLnRlc3NlcmEuc2Vzc2lvbnMudjEuQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEngKE0F1dGhlbnRpY2F0ZVNlc3Npb24SLy50ZXNzZXJhLnNlc3Npb25zLnYxLkF1dGhlbnRpY2F0ZVNlc3Npb25SZXF1ZXN0GjAudGVzc2VyYS5zZXNzaW9ucy52MS5BdXRoZW50aWNhdGVTZXNzaW9uUmVzcG9uc2USYwoMTGlzdFNlc3Npb25zEigudGVzc2VyYS5zZXNzaW9ucy52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GikudGVzc2VyYS5zZXNzaW9ucy52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJmCg1SZXZva2VTZXNzaW9uEikudGVzc2VyYS5zZXNzaW9ucy52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBoqLnRlc3NlcmEuc2Vzc2lvbnMudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlElQKB0dldEp3a3MSIy50ZXNzZXJhLnNlc3Npb25zLnYxLkdldEp3a3NSZXF1ZXN0GiQudGVzc2VyYS5zZXNzaW9ucy52MS5HZXRKd2tzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_tessera_sessions_v1_session]);
+  fileDesc("Cil0ZXNzZXJhL3Nlc3Npb25zL3YxL3Nlc3Npb25fc2VydmljZS5wcm90bxITdGVzc2VyYS5zZXNzaW9ucy52MSLuAQoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIlChhzZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXMYAiABKAVIAIgBARI2ChVzZXNzaW9uX2N1c3RvbV9jbGFpbXMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjoKCmF0dHJpYnV0ZXMYBCABKAsyJi50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb25BdHRyaWJ1dGVzEg0KBXJvbGVzGAUgAygJQhsKGV9zZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXMicgoVQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRITCgtzZXNzaW9uX2p3dBgDIAEoCSKYAgoaQXV0aGVudGljYXRlU2Vzc2lvblJlcXVlc3QSFwoNc2Vzc2lvbl90b2tlbhgBIAEoCUgAEhUKC3Nlc3Npb25fand0GAIgASgJSAASJQoYc2Vzc2lvbl9kdXJhdGlvbl9taW51dGVzGAMgASgFSAGIAQESNgoVc2Vzc2lvbl9jdXN0b21fY2xhaW1zGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIkChdleHBlY3RlZF9jbGFpbXNfdmVyc2lvbhgFIAEoA0gCiAEBQgwKCmNyZWRlbnRpYWxCGwoZX3Nlc3Npb25fZHVyYXRpb25fbWludXRlc0IaChhfZXhwZWN0ZWRfY2xhaW1zX3ZlcnNpb24ieAobQXV0aGVudGljYXRlU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRITCgtzZXNzaW9uX2p3dBgDIAEoCSJNChNMaXN0U2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiXwoUTGlzdFNlc3Npb25zUmVzcG9uc2USLgoIc2Vzc2lvbnMYASADKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImYKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhQKCnNlc3Npb25faWQYASABKAlIABIXCg1zZXNzaW9uX3Rva2VuGAIgASgJSAASFQoLc2Vzc2lvbl9qd3QYAyABKAlIAEIICgZ0YXJnZXQiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlIhAKDkdldEp3a3NSZXF1ZXN0InIKA0p3axILCgNrdHkYASABKAkSCwoDa2lkGAIgASgJEgsKA3VzZRgDIAEoCRILCgNhbGcYBCABKAkSCwoDY3J2GAUgASgJEgkKAXgYBiABKAkSCQoBeRgHIAEoCRIJCgFuGAggASgJEgkKAWUYCSABKAkiOQoPR2V0Sndrc1Jlc3BvbnNlEiYKBGtleXMYASADKAsyGC50ZXNzZXJhLnNlc3Npb25zLnYxLkp3azKVBAoOU2Vzc2lvblNlcnZpY2USZgoNQ3JlYXRlU2Vzc2lvbhIpLnRlc3NlcmEuc2Vzc2lvbnMudjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QaKi50ZXNzZXJhLnNlc3Npb25zLnYxLkNyZWF0ZVNlc3Npb25SZXNwb25zZRJ4ChNBdXRoZW50aWNhdGVTZXNzaW9uEi8udGVzc2VyYS5zZXNzaW9ucy52MS5BdXRoZW50aWNhdGVTZXNzaW9uUmVxdWVzdBowLnRlc3NlcmEuc2Vzc2lvbnMudjEuQXV0aGVudGljYXRlU2Vzc2lvblJlc3BvbnNlEmMKDExpc3RTZXNzaW9ucxIoLnRlc3NlcmEuc2Vzc2lvbnMudjEuTGlzdFNlc3Npb25zUmVxdWVzdBopLnRlc3NlcmEuc2Vzc2lvbnMudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USZgoNUmV2b2tlU2Vzc2lvbhIpLnRlc3NlcmEuc2Vzc2lvbnMudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaKi50ZXNzZXJhLnNlc3Npb25zLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZRJUCgdHZXRKd2tzEiMudGVzc2VyYS5zZXNzaW9ucy52MS5HZXRKd2tzUmVxdWVzdBokLnRlc3NlcmEuc2Vzc2lvbnMudjEuR2V0Sndrc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_tessera_sessions_v1_session]);
 
 /**
  * Request of SessionService.CreateSession.
@@ -205,6 +205,25 @@ export type ListSessionsRequest = Message<"tessera.sessions.v1.ListSessionsReque
    * @generated from field: string user_id = 1;
    */
   userId: string;
+
+  /**
+   * Most sessions to return. 0 (unset) means LIST_SESSIONS_DEFAULT_PAGE_SIZE;
+   * larger than LIST_SESSIONS_MAX_PAGE_SIZE means that; negative is
+   * INVALID_ARGUMENT with reason INVALID_PAGE_SIZE. A page may hold fewer, to
+   * stay within LIST_SESSIONS_MAX_RESPONSE_BYTES.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page, with the same user_id; empty for
+   * the first page. Anything else is INVALID_ARGUMENT with reason
+   * INVALID_PAGE_TOKEN.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -221,11 +240,21 @@ export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__P
  */
 export type ListSessionsResponse = Message<"tessera.sessions.v1.ListSessionsResponse"> & {
   /**
-   * Active sessions (not expired, not revoked), newest first.
+   * Active sessions (not expired, not revoked), newest first (ties by
+   * session_id, descending).
    *
    * @generated from field: repeated tessera.sessions.v1.Session sessions = 1;
    */
   sessions: Session[];
+
+  /**
+   * Opaque; pass as page_token to get the next page. Empty on the last page.
+   * Pages are keyset pages: sessions created after the first page was read
+   * never appear on later ones, and none is listed twice.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -436,7 +465,7 @@ export const SessionService: GenService<{
     output: typeof AuthenticateSessionResponseSchema;
   },
   /**
-   * Lists a user's active sessions, newest first.
+   * Lists a user's active sessions, newest first, one page at a time.
    *
    * @generated from rpc tessera.sessions.v1.SessionService.ListSessions
    */
