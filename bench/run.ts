@@ -25,6 +25,7 @@ import { systemClock } from "../src/clock.js";
 import type { DatabaseSchema } from "../src/db/schema.js";
 import { createKeyStore } from "../src/keys/key-store.js";
 import { createSessions } from "../src/sessions/session.service.js";
+import { MAX_CREDENTIAL_LENGTH } from "../src/sessions/session-input.js";
 import { createClaimTemplates } from "../src/templates/claim-templates.js";
 import { createSessionJwts } from "../src/tokens/session-jwt.js";
 import { type CpuSample, coresBetween, sampleCpu } from "./cpu.js";
@@ -178,7 +179,13 @@ async function main(): Promise<void> {
     });
     const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
     // The server made the signing key; the floor loads the same one from the database.
-    const keys = createKeyStore(db, { algorithm: "ES256", retiredKeyLifetimeMs: 3_900_000, clock: systemClock });
+    const keys = createKeyStore(db, {
+      algorithm: "ES256",
+      retiredKeyLifetimeMs: 3_900_000,
+      clock: systemClock,
+      minRotationIntervalMs: 60_000,
+      maxPublishedKeys: 10,
+    });
     await keys.init();
     const jwts = createSessionJwts({
       issuer: "tessera",
@@ -190,7 +197,15 @@ async function main(): Promise<void> {
     });
     const claimsPolicy = { namespace: "https://tessera.dev/", maxBytes: 4096, maxDepth: 32 };
     const templates = createClaimTemplates({ db, clock: systemClock, claimsPolicy });
-    const floor = createSessions({ db, jwts, clock: systemClock, claimsPolicy, templates });
+    const floor = createSessions({
+      db,
+      jwts,
+      clock: systemClock,
+      claimsPolicy,
+      templates,
+      maxSessionsPerUser: 100,
+      maxJwtLength: MAX_CREDENTIAL_LENGTH,
+    });
     const newSession = (userId: string, minutes: number) =>
       floor.create({
         userId,

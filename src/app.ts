@@ -70,7 +70,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   ];
   const connectHandler = createConnectNodeHandler({
     routes: (router: ConnectRouter) => {
-      registerSessionService(router, { sessions, keys });
+      registerSessionService(router, { sessions, keys, config });
       registerUserService(router, { users: context.users });
       registerAdminService(router, { keys, templates: context.templates, logger });
       registerHealthService(router, health, SERVED_SERVICES);

@@ -56,6 +56,18 @@ export interface Config {
   readonly sweepBatchSize: number;
   /** Seconds a revoked session is kept before the sweeper deletes it. */
   readonly sweepRetentionSeconds: number;
+  /** Most active sessions one user may have; creating one more is refused. */
+  readonly maxSessionsPerUser: number;
+  /** ListSessions page size when the request sets none. */
+  readonly listSessionsDefaultPageSize: number;
+  /** Largest ListSessions page; larger requested sizes are lowered to it. */
+  readonly listSessionsMaxPageSize: number;
+  /** Budget of one encoded ListSessionsResponse in bytes; a page ends early rather than exceed it. */
+  readonly listSessionsMaxResponseBytes: number;
+  /** Seconds that must pass after the newest signing key was made before another rotation. */
+  readonly keyRotationMinIntervalSeconds: number;
+  /** Most signing keys published at once (the active one and retired ones still verifying). */
+  readonly maxPublishedSigningKeys: number;
   /** Limit of each user metadata object's compact JSON, in UTF-8 bytes. */
   readonly userMetadataMaxBytes: number;
 }
@@ -72,6 +84,9 @@ const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ["ES256", "EdDSA", "RS256"];
 const JWT_PROFILES: readonly JwtProfile[] = ["tessera", "stytch"];
 const STYTCH_PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** Shortest API key accepted anywhere: configured, read from the key file, or built into a check. */
+export const MIN_API_KEY_LENGTH = 16;
 
 /** Parses the environment (or any string map) into a frozen Config, or throws ConfigError listing every problem. */
 export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
@@ -108,7 +123,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     .map((key) => key.trim())
     .filter((key) => key !== "");
   for (const [index, key] of apiKeys.entries()) {
-    if (key.length < 16) problems.push(`API_KEYS entry ${index + 1} is shorter than 16 characters`);
+    if (key.length < MIN_API_KEY_LENGTH) {
+      problems.push(`API_KEYS entry ${index + 1} is shorter than ${MIN_API_KEY_LENGTH} characters`);
+    }
   }
   const jwtProfile = oneOf("JWT_PROFILE", JWT_PROFILES, "tessera");
   const stytchProjectId = read("STYTCH_PROJECT_ID");
@@ -146,8 +163,17 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     sweepIntervalSeconds: int("SWEEP_INTERVAL_SECONDS", 60, 0, 86_400),
     sweepBatchSize: int("SWEEP_BATCH_SIZE", 1_000, 1, 100_000),
     sweepRetentionSeconds: int("SWEEP_RETENTION_SECONDS", 86_400, 0, 31_622_400),
+    maxSessionsPerUser: int("MAX_SESSIONS_PER_USER", 100, 1, 1_000),
+    listSessionsDefaultPageSize: int("LIST_SESSIONS_DEFAULT_PAGE_SIZE", 100, 1, 1_000),
+    listSessionsMaxPageSize: int("LIST_SESSIONS_MAX_PAGE_SIZE", 100, 1, 1_000),
+    listSessionsMaxResponseBytes: int("LIST_SESSIONS_MAX_RESPONSE_BYTES", 1_048_576, 16_384, 16_777_216),
+    keyRotationMinIntervalSeconds: int("KEY_ROTATION_MIN_INTERVAL_SECONDS", 60, 0, 86_400),
+    maxPublishedSigningKeys: int("MAX_PUBLISHED_SIGNING_KEYS", 10, 2, 1_000),
     userMetadataMaxBytes: int("USER_METADATA_MAX_BYTES", 4096, 2, 1_048_576),
   };
+  if (config.listSessionsDefaultPageSize > config.listSessionsMaxPageSize) {
+    problems.push("LIST_SESSIONS_DEFAULT_PAGE_SIZE must not be larger than LIST_SESSIONS_MAX_PAGE_SIZE");
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, apiKeys: Object.freeze([...apiKeys]) });
 }

@@ -11,6 +11,7 @@ import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createDatabaseHealth, type DatabaseHealth } from "./ops/database-health.js";
 import { createRequestObserver, type RequestObserver } from "./rpc/request-observer.js";
 import { createSessions, type Sessions } from "./sessions/session.service.js";
+import { MAX_CREDENTIAL_LENGTH } from "./sessions/session-input.js";
 import { createSessionSweeper, type SessionSweeper } from "./sessions/session-sweeper.js";
 import { type ClaimTemplates, createClaimTemplates } from "./templates/claim-templates.js";
 import { createSessionJwts, type SessionJwts } from "./tokens/session-jwt.js";
@@ -63,6 +64,8 @@ export function keyStoreFor(config: Config, database: Database, clock: Clock): K
     // A retired key stays published for one JWT lifetime plus an hour of grace.
     retiredKeyLifetimeMs: retiredKeyLifetimeMs(config.jwtTtlSeconds),
     clock,
+    minRotationIntervalMs: config.keyRotationMinIntervalSeconds * 1_000,
+    maxPublishedKeys: config.maxPublishedSigningKeys,
   });
 }
 
@@ -94,7 +97,16 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     const metrics = createMetrics(() => database.poolStats());
     const templates = createClaimTemplates({ db: database.db, clock, claimsPolicy });
     const sessions = instrumentSessions(
-      createSessions({ db: database.db, jwts, clock, claimsPolicy, templates }),
+      createSessions({
+        db: database.db,
+        jwts,
+        clock,
+        claimsPolicy,
+        templates,
+        maxSessionsPerUser: config.maxSessionsPerUser,
+        // Every JWT minted must be accepted back where a credential is read.
+        maxJwtLength: MAX_CREDENTIAL_LENGTH,
+      }),
       metrics,
     );
     const users = createUsers({

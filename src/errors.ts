@@ -14,6 +14,7 @@ export type ErrorKind =
   | "aborted"
   | "unavailable"
   | "failed_precondition"
+  | "resource_exhausted"
   | "internal";
 
 /**
@@ -33,6 +34,11 @@ export type ErrorReason =
   | "INVALID_SESSION_CREDENTIAL"
   | "UNSUPPORTED_AUTHORIZATION_CHECK"
   | "INVALID_REQUEST_FIELD"
+  | "INVALID_PAGE_SIZE"
+  | "INVALID_PAGE_TOKEN"
+  | "SESSION_JWT_TOO_LARGE"
+  | "SESSION_LIMIT_REACHED"
+  | "KEY_ROTATION_TOO_SOON"
   | "SESSION_NOT_FOUND"
   | "SERVICE_NOT_FOUND"
   | "INVALID_SESSION_JWT"
@@ -111,6 +117,57 @@ export class InvalidClaimsError extends TesseraError {
 export class InvalidArgumentError extends TesseraError {
   constructor(reason: InvalidArgumentReason, message: string, metadata: Record<string, string> = {}) {
     super("invalid_argument", reason, message, metadata);
+  }
+}
+
+/** The session JWT would be longer than authenticate accepts back, so the change is refused before it is written. */
+export class SessionJwtTooLargeError extends TesseraError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      "invalid_argument",
+      "SESSION_JWT_TOO_LARGE",
+      `the session JWT would be ${size} characters, over the limit of ${limit}; send fewer or smaller claims, roles or attributes`,
+      { size: String(size), limit: String(limit) },
+    );
+  }
+}
+
+/** The user already has the most active sessions allowed (MAX_SESSIONS_PER_USER). */
+export class SessionLimitReachedError extends TesseraError {
+  constructor(readonly limit: number) {
+    super(
+      "resource_exhausted",
+      "SESSION_LIMIT_REACHED",
+      `the user already has ${limit} active sessions, the most allowed; revoke one first`,
+      { limit: String(limit) },
+    );
+  }
+}
+
+/** Which limit refused a key rotation. */
+export type KeyRotationLimit = "KEY_ROTATION_MIN_INTERVAL_SECONDS" | "MAX_PUBLISHED_SIGNING_KEYS";
+
+/** A signing key rotation came too soon after the last one, or too many keys are still published. */
+export class KeyRotationTooSoonError extends TesseraError {
+  constructor(
+    readonly limit: KeyRotationLimit,
+    readonly nextAllowedAt: Date,
+    now: Date,
+  ) {
+    const retryAfterSeconds = Math.max(1, Math.ceil((nextAllowedAt.getTime() - now.getTime()) / 1_000));
+    const why =
+      limit === "KEY_ROTATION_MIN_INTERVAL_SECONDS"
+        ? "the newest signing key is younger than KEY_ROTATION_MIN_INTERVAL_SECONDS"
+        : "MAX_PUBLISHED_SIGNING_KEYS keys are already published";
+    super(
+      "resource_exhausted",
+      "KEY_ROTATION_TOO_SOON",
+      `key rotation refused: ${why}; the next rotation is allowed at ${nextAllowedAt.toISOString()}`,
+      { limit, next_allowed_at: nextAllowedAt.toISOString(), retry_after_seconds: String(retryAfterSeconds) },
+    );
   }
 }
 

@@ -4,6 +4,8 @@ import type { Kysely } from "kysely";
 import type { Clock } from "../clock.js";
 import type { JwtAlgorithm } from "../config.js";
 import type { DatabaseSchema, SigningKeyRow } from "../db/schema.js";
+import { KeyRotationTooSoonError } from "../errors.js";
+import { signatureLength } from "../tokens/jwt-length.js";
 import * as repo from "./signing-key.repository.js";
 
 /** A key that signs new session JWTs. */
@@ -11,6 +13,8 @@ export interface ActiveKey {
   readonly kid: string;
   readonly alg: JwtAlgorithm;
   readonly privateKey: CryptoKey;
+  /** Characters of the base64url signature this key makes (fixed by algorithm and key size). */
+  readonly signatureLength: number;
 }
 
 /** A public key that verifies session JWTs, as published in the JWKS. */
@@ -27,6 +31,10 @@ export interface KeyStoreOptions {
   /** A retired key stays published this long after it stopped signing. */
   readonly retiredKeyLifetimeMs: number;
   readonly clock: Clock;
+  /** A rotation is refused until the newest key is this old. */
+  readonly minRotationIntervalMs: number;
+  /** A rotation is refused while this many keys are published (it would publish one more). */
+  readonly maxPublishedKeys: number;
 }
 
 /** Signing keys kept in the database and shared by every replica. */
@@ -44,6 +52,9 @@ export interface KeyStore {
   /**
    * Makes a new active key; the previous one stays published for retiredKeyLifetimeMs.
    * Keys retired longer ago than that are deleted in the same transaction.
+   * Refused with KeyRotationTooSoonError while the newest key is younger than
+   * minRotationIntervalMs or maxPublishedKeys are published; checked under the
+   * table lock, so every replica sees the same limits.
    */
   rotate(): Promise<KeyRotation>;
 }
@@ -70,6 +81,8 @@ export function retiredKeyLifetimeMs(jwtTtlSeconds: number): number {
 export function createKeyStore(db: Kysely<DatabaseSchema>, options: KeyStoreOptions): KeyStore {
   let activeKey: ActiveKey | undefined;
   let publicKeys: PublicKey[] = [];
+  // Keys are immutable once stored, so each kid is imported once, not on every reload.
+  let imported = new Map<string, PublicKey>();
   let lastReload = 0;
 
   async function createKey(trx: Kysely<DatabaseSchema>): Promise<string> {
@@ -86,6 +99,27 @@ export function createKeyStore(db: Kysely<DatabaseSchema>, options: KeyStoreOpti
     return kid;
   }
 
+  /** Throws KeyRotationTooSoonError when a limit refuses a rotation at `now`; call under the table lock. */
+  async function checkRotationAllowed(trx: Kysely<DatabaseSchema>, now: Date, retiredAfter: Date): Promise<void> {
+    const newest = await repo.newestKeyCreatedAt(trx);
+    if (newest !== undefined && now.getTime() - newest.getTime() < options.minRotationIntervalMs) {
+      const next = new Date(newest.getTime() + options.minRotationIntervalMs);
+      throw new KeyRotationTooSoonError("KEY_ROTATION_MIN_INTERVAL_SECONDS", next, now);
+    }
+    const published = await repo.listUsableKeys(trx, retiredAfter);
+    if (published.length >= options.maxPublishedKeys) {
+      // Oldest retirement first: once enough of these have left the JWKS, one more key fits.
+      const retired = published
+        .map(retiredTime)
+        .filter(Number.isFinite)
+        .sort((a, b) => a - b);
+      // At most one key is active, and maxPublishedKeys >= 2, so this retired key always exists.
+      const leaving = retired[published.length - options.maxPublishedKeys] ?? retiredAfter.getTime();
+      const next = new Date(leaving + options.retiredKeyLifetimeMs);
+      throw new KeyRotationTooSoonError("MAX_PUBLISHED_SIGNING_KEYS", next, now);
+    }
+  }
+
   async function reload(): Promise<void> {
     const now = options.clock();
     const rows = await repo.listUsableKeys(db, new Date(now.getTime() - options.retiredKeyLifetimeMs));
@@ -93,12 +127,17 @@ export function createKeyStore(db: Kysely<DatabaseSchema>, options: KeyStoreOpti
     if (activeRow === undefined) throw new Error("no active signing key");
     // Published newest first: the active key, then retired ones by when they stopped signing.
     rows.sort((a, b) => Math.sign(retiredTime(b) - retiredTime(a)) || 0);
-    activeKey = {
-      kid: activeRow.kid,
-      alg: activeRow.alg as JwtAlgorithm,
-      privateKey: (await importJWK(activeRow.private_jwk as JWK, activeRow.alg)) as CryptoKey,
-    };
-    publicKeys = await Promise.all(rows.map(toPublicKey));
+    if (activeKey?.kid !== activeRow.kid) {
+      const alg = activeRow.alg as JwtAlgorithm;
+      activeKey = {
+        kid: activeRow.kid,
+        alg,
+        privateKey: (await importJWK(activeRow.private_jwk as JWK, alg)) as CryptoKey,
+        signatureLength: signatureLength(alg, activeRow.public_jwk),
+      };
+    }
+    publicKeys = await Promise.all(rows.map((row) => imported.get(row.kid) ?? toPublicKey(row)));
+    imported = new Map(publicKeys.map((key) => [key.kid, key]));
     lastReload = Date.now();
   }
 
@@ -129,7 +168,9 @@ export function createKeyStore(db: Kysely<DatabaseSchema>, options: KeyStoreOpti
       const rotation = await db.transaction().execute(async (trx) => {
         await repo.lockKeys(trx);
         const now = options.clock();
-        const deleted = await repo.deleteKeysRetiredBefore(trx, new Date(now.getTime() - options.retiredKeyLifetimeMs));
+        const retiredAfter = new Date(now.getTime() - options.retiredKeyLifetimeMs);
+        await checkRotationAllowed(trx, now, retiredAfter);
+        const deleted = await repo.deleteKeysRetiredBefore(trx, retiredAfter);
         await repo.retireActiveKeys(trx, now);
         return { kid: await createKey(trx), deleted };
       });

@@ -24,6 +24,17 @@ export function findActiveKey(db: Db): Promise<SigningKeyRow | undefined> {
     .executeTakeFirst();
 }
 
+/** When the newest stored key was made, if there is any. */
+export async function newestKeyCreatedAt(db: Db): Promise<Date | undefined> {
+  const row = await db
+    .selectFrom("signing_keys")
+    .select("created_at")
+    .orderBy("created_at", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined ? undefined : new Date(row.created_at);
+}
+
 /** Stores a new key. */
 export async function insertKey(
   db: Db,

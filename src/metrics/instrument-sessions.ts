@@ -24,7 +24,7 @@ export function instrumentSessions(sessions: Sessions, metrics: Metrics): Sessio
       return issued;
     },
     authenticate: (input) => sessions.authenticate(input).catch(countRejection),
-    list: (userId) => sessions.list(userId),
+    list: (userId, page) => sessions.list(userId, page),
     updateClaims: (input) => sessions.updateClaims(input).catch(countRejection),
     updateUserClaims: (userId, patch) => sessions.updateUserClaims(userId, patch).catch(countRejection),
     async revoke(credential) {

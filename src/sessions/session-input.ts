@@ -50,6 +50,9 @@ export function validAttributes(attributes: { ipAddress: string; userAgent: stri
   return { ipAddress, userAgent };
 }
 
+/** Longest credential (session token, JWT or session id) accepted; every minted JWT fits (checked in Sessions). */
+export const MAX_CREDENTIAL_LENGTH = 8192;
+
 type CredentialCase =
   | { case: "sessionToken"; value: string }
   | { case: "sessionJwt"; value: string }
@@ -64,7 +67,7 @@ export function validCredential(credential: CredentialCase): SessionCredential {
       "exactly one of session_token, session_jwt (or session_id, where accepted) is required",
     );
   }
-  if (credential.value.length > 8192) {
+  if (credential.value.length > MAX_CREDENTIAL_LENGTH) {
     throw new InvalidArgumentError("INVALID_SESSION_CREDENTIAL", "session credential is too long");
   }
   switch (credential.case) {

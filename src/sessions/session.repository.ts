@@ -209,26 +209,79 @@ export async function bumpClaimsVersions(db: Db, sessionIds: readonly string[]):
     .execute();
 }
 
-/** The user's active sessions, newest first; with `lock`, locked (in session_id order) until the transaction ends. */
+/** A position in a user's sessions ordered newest first: (started_at, session_id) descending. */
+export interface SessionCursor {
+  readonly startedAt: Date;
+  readonly sessionId: string;
+}
+
+/**
+ * Up to `page.limit` of the user's active sessions, newest first (ties by
+ * session_id, descending), after `page.after` when given: a keyset page, so
+ * sessions created or revoked meanwhile never shift it.
+ */
 export async function listActiveByUser(
   db: Db,
   userId: string,
   now: Date,
-  options: { lock: boolean } = { lock: false },
+  page: { limit: number; after: SessionCursor | undefined },
 ): Promise<StoredSession[]> {
-  const query = db
+  const after = page.after;
+  const rows = await db
     .selectFrom("sessions")
     .selectAll()
     .select([USER_RECORD, TEMPLATE_VERSION])
     .where("user_id", "=", userId)
-    .where(activeAt(now));
-  if (options.lock) {
-    // Locks are taken in one order (session_id) by every multi-row writer, so they cannot deadlock.
-    const rows = await query.orderBy("session_id").forUpdate().execute();
-    return rows.map(toStoredSession).sort(newestFirst);
-  }
-  const rows = await query.orderBy("started_at", "desc").orderBy("session_id", "desc").execute();
+    .where(activeAt(now))
+    .$if(after !== undefined, (query) =>
+      query.where((eb) =>
+        eb(
+          eb.refTuple("started_at", "session_id"),
+          "<",
+          eb.tuple(after?.startedAt as Date, after?.sessionId as string),
+        ),
+      ),
+    )
+    .orderBy("started_at", "desc")
+    .orderBy("session_id", "desc")
+    .limit(page.limit)
+    .execute();
   return rows.map(toStoredSession);
+}
+
+/**
+ * Every active session of a user, locked until the transaction ends, newest
+ * first. Locks are taken in one order (session_id) by every multi-row writer,
+ * so they cannot deadlock; MAX_SESSIONS_PER_USER bounds how many.
+ */
+export async function lockActiveByUser(db: Db, userId: string, now: Date): Promise<StoredSession[]> {
+  const rows = await db
+    .selectFrom("sessions")
+    .selectAll()
+    .select([USER_RECORD, TEMPLATE_VERSION])
+    .where("user_id", "=", userId)
+    .where(activeAt(now))
+    .orderBy("session_id")
+    .forUpdate()
+    .execute();
+  return rows.map(toStoredSession).sort(newestFirst);
+}
+
+/** How many active sessions the user has at `now`, counting no further than `upTo`. */
+export async function countActiveByUser(db: Db, userId: string, now: Date, upTo: number): Promise<number> {
+  const row = await db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom("sessions")
+        .select("session_id")
+        .where("user_id", "=", userId)
+        .where(activeAt(now))
+        .limit(upTo)
+        .as("active"),
+    )
+    .select((eb) => eb.fn.countAll<string>().as("count"))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 /** Up to `limit` active sessions with session_id after `after`, in session_id order (for template checks). */

@@ -10,7 +10,12 @@ import {
 } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
-import { ClaimsVersionMismatchError, SessionNotFoundError } from "../errors.js";
+import {
+  ClaimsVersionMismatchError,
+  SessionJwtTooLargeError,
+  SessionLimitReachedError,
+  SessionNotFoundError,
+} from "../errors.js";
 import * as templateRepo from "../templates/claim-template.repository.js";
 import type { ClaimTemplates } from "../templates/claim-templates.js";
 import type { SessionJwts } from "../tokens/session-jwt.js";
@@ -60,11 +65,31 @@ export interface UpdateClaimsInput {
   readonly expectedClaimsVersion: bigint | undefined;
 }
 
+/** Where a page of a user's sessions starts: after this session, in the order newest first. */
+export type SessionCursor = repo.SessionCursor;
+
+/** Which page of a user's sessions to list. */
+export interface SessionPageRequest {
+  /** Most sessions to return (at least 1). */
+  readonly limit: number;
+  /** Return only sessions after this one (newest first); undefined starts at the newest. */
+  readonly after?: SessionCursor;
+}
+
+/** A page of a user's active sessions, newest first. */
+export interface SessionPage {
+  readonly sessions: Session[];
+  /** Whether more active sessions follow the last one. */
+  readonly more: boolean;
+}
+
 /** The session logic behind every API surface (named apart from the generated SessionService descriptor). */
 export interface Sessions {
+  /** Refused with SessionLimitReachedError when the user already has maxSessionsPerUser active sessions. */
   create(input: CreateSessionInput): Promise<IssuedSession>;
   authenticate(input: AuthenticateSessionInput): Promise<IssuedSession>;
-  list(userId: string): Promise<Session[]>;
+  /** A page of the user's active sessions; without `page`, the newest maxSessionsPerUser of them. */
+  list(userId: string, page?: SessionPageRequest): Promise<SessionPage>;
   revoke(credential: SessionCredential): Promise<void>;
   /** Patches one session's claims by id; not an access (last_accessed_at and expiry stay). */
   updateClaims(input: UpdateClaimsInput): Promise<Session>;
@@ -79,6 +104,10 @@ export interface SessionsDeps {
   readonly clock: Clock;
   readonly claimsPolicy: ClaimsPolicy;
   readonly templates: ClaimTemplates;
+  /** Most active sessions of one user; enforced in the database, so it holds across replicas. */
+  readonly maxSessionsPerUser: number;
+  /** Longest session JWT that may be minted: what authenticate accepts back as a credential. */
+  readonly maxJwtLength: number;
 }
 
 /** What a patch asks of a session's claims. */
@@ -87,9 +116,15 @@ interface ClaimsRequest {
   readonly expectedClaimsVersion: bigint | undefined;
 }
 
-/** Builds the session service. Concurrency is left to the database: row locks, never in-process locks. */
+/** Builds the session service. Concurrency is left to the database: row and advisory locks, never in-process locks. */
 export function createSessions(deps: SessionsDeps): Sessions {
-  const { db, jwts, clock, claimsPolicy, templates } = deps;
+  const { db, jwts, clock, claimsPolicy, templates, maxSessionsPerUser, maxJwtLength } = deps;
+
+  /** Refuses a session state whose JWT would be too long to be accepted back; called before anything is written. */
+  function checkJwtLength(session: Session): void {
+    const length = jwts.length(session);
+    if (length > maxJwtLength) throw new SessionJwtTooLargeError(length, maxJwtLength);
+  }
 
   /** Resolves a credential to a lookup key; a JWT must verify first. */
   async function keyOf(credential: SessionCredential): Promise<repo.SessionKey> {
@@ -106,8 +141,7 @@ export function createSessions(deps: SessionsDeps): Sessions {
   /** The session as callers see it: effective claims are the template's output for the user, then the overlay. */
   async function toSession(stored: repo.StoredSession): Promise<Session> {
     const base = await templates.baseFor(stored.userId, stored.user, stored.templateVersion);
-    const { overlay: _overlay, user: _user, templateVersion: _templateVersion, ...rest } = stored;
-    return { ...rest, customClaims: effectiveClaims(base, stored.overlay, claimsPolicy) };
+    return { ...sessionFields(stored), customClaims: effectiveClaims(base, stored.overlay, claimsPolicy) };
   }
 
   /**
@@ -126,7 +160,9 @@ export function createSessions(deps: SessionsDeps): Sessions {
     }
     if (request.patch === undefined) return undefined;
     const base = await templates.baseFor(current.userId, user, current.templateVersion, executor);
-    const { overlay } = patchSessionOverlay(base, current.overlay, request.patch, claimsPolicy);
+    const { overlay, claims } = patchSessionOverlay(base, current.overlay, request.patch, claimsPolicy);
+    // Only the claims change the JWT's length: timestamps keep their width, and the rest is fixed at create.
+    checkJwtLength({ ...sessionFields(current), customClaims: claims });
     return { overlay, claimsVersion: current.claimsVersion + 1n };
   }
 
@@ -191,8 +227,10 @@ export function createSessions(deps: SessionsDeps): Sessions {
         await userRepo.lockUserId(trx, input.userId);
         const templateVersion = await templateRepo.holdTemplate(trx);
         const user = await userRepo.findUser(trx, input.userId);
+        const active = await repo.countActiveByUser(trx, input.userId, clock(), maxSessionsPerUser);
+        if (active >= maxSessionsPerUser) throw new SessionLimitReachedError(maxSessionsPerUser);
         const base = await templates.baseFor(input.userId, user, templateVersion, trx);
-        const { overlay } = patchSessionOverlay(base, EMPTY_OVERLAY, input.customClaims, claimsPolicy);
+        const { overlay, claims } = patchSessionOverlay(base, EMPTY_OVERLAY, input.customClaims, claimsPolicy);
         const now = clock();
         const session: repo.StoredSession = {
           id: `session-${randomUUID()}`,
@@ -208,6 +246,7 @@ export function createSessions(deps: SessionsDeps): Sessions {
           user,
           templateVersion,
         };
+        checkJwtLength({ ...sessionFields(session), customClaims: claims });
         await repo.insertSession(trx, session, hashSessionToken(token));
         return session;
       });
@@ -234,8 +273,10 @@ export function createSessions(deps: SessionsDeps): Sessions {
       return { session, sessionToken, sessionJwt: await jwts.mint(session), user: stored.user };
     },
 
-    async list(userId) {
-      return Promise.all((await repo.listActiveByUser(db, userId, clock())).map(toSession));
+    async list(userId, page = { limit: maxSessionsPerUser }) {
+      // One row past the page tells whether more follow.
+      const rows = await repo.listActiveByUser(db, userId, clock(), { limit: page.limit + 1, after: page.after });
+      return { sessions: await Promise.all(rows.slice(0, page.limit).map(toSession)), more: rows.length > page.limit };
     },
 
     async revoke(credential) {
@@ -257,7 +298,7 @@ export function createSessions(deps: SessionsDeps): Sessions {
       const written = await db.transaction().execute(async (trx) => {
         await userRepo.lockUserId(trx, userId);
         const templateVersion = await templateRepo.holdTemplate(trx);
-        const sessions = await repo.listActiveByUser(trx, userId, clock(), { lock: true });
+        const sessions = await repo.lockActiveByUser(trx, userId, clock());
         const user = await userRepo.findUser(trx, userId);
         // Every session is checked before any is written: one refusal changes nothing.
         const changes = await Promise.all(
@@ -287,4 +328,10 @@ export function createSessions(deps: SessionsDeps): Sessions {
       return Promise.all(written.map(toSession));
     },
   };
+}
+
+/** The stored session without its storage-only parts (overlay, user record, template version). */
+function sessionFields(stored: repo.StoredSession): Omit<Session, "customClaims"> {
+  const { overlay: _overlay, user: _user, templateVersion: _templateVersion, ...rest } = stored;
+  return rest;
 }

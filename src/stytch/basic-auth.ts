@@ -17,7 +17,8 @@ export function createBasicAuthCheck(
     const user = colon < 0 ? decoded : decoded.slice(0, colon);
     const secret = colon < 0 ? "" : decoded.slice(colon + 1);
     // The secret is checked whatever the project id, so a wrong id and a wrong secret take the same time.
-    const keyOk = checkKey(secret);
+    // Without a colon there is no secret at all, which never passes (nor does an empty one: see createApiKeyCheck).
+    const keyOk = checkKey(secret) && colon >= 0;
     if (!(keyOk && user === projectId)) throw new InvalidApiKeyError("invalid project_id or secret");
   };
 }

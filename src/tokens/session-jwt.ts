@@ -1,10 +1,11 @@
-import { compactVerify, decodeProtectedHeader, errors as joseErrors, SignJWT } from "jose";
+import { CompactSign, compactVerify, decodeProtectedHeader, errors as joseErrors } from "jose";
 import type { JsonObject } from "../claims/json.js";
 import type { Clock } from "../clock.js";
 import type { JwtProfile } from "../config.js";
 import { InvalidSessionJwtError } from "../errors.js";
-import type { KeyStore } from "../keys/key-store.js";
+import type { ActiveKey, KeyStore } from "../keys/key-store.js";
 import type { Session } from "../sessions/session.js";
+import { compactJwsLength } from "./jwt-length.js";
 
 /** Options of createSessionJwts. */
 export interface SessionJwtOptions {
@@ -30,6 +31,11 @@ export interface SessionJwts {
   /** Signs a new JWT carrying the session and its current custom claims at the top level. */
   mint(session: Session): Promise<string>;
   /**
+   * The exact length `mint(session)` would return now, with the active key,
+   * computed without signing: so a change can be refused before it is written.
+   */
+  length(session: Session): number;
+  /**
    * Checks signature (explicit algorithms, known kid), `typ`, `iss` and `aud`.
    * `exp` is deliberately not checked: an expired JWT of an active session may
    * be refreshed, as Stytch allows. The caller must check the session is active.
@@ -41,35 +47,50 @@ export interface SessionJwts {
 export function createSessionJwts(options: SessionJwtOptions): SessionJwts {
   const sessionClaim = `${options.namespace}session`;
   const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
   const stytch = options.profile === "stytch";
+
+  /** The header and payload JSON of the JWT minted for `session` now: the one serialization both mint and length use. */
+  function content(
+    session: Session,
+    key: ActiveKey,
+  ): { header: { alg: string; kid: string; typ: "JWT" }; payloadJson: string } {
+    const iat = Math.floor(options.clock().getTime() / 1000);
+    const exp = Math.min(iat + options.ttlSeconds, Math.floor(session.expiresAt.getTime() / 1000));
+    const payload: JsonObject = {
+      ...session.customClaims,
+      [sessionClaim]: {
+        id: session.id,
+        started_at: session.startedAt.toISOString(),
+        last_accessed_at: session.lastAccessedAt.toISOString(),
+        expires_at: session.expiresAt.toISOString(),
+        attributes: { ip_address: session.attributes.ipAddress, user_agent: session.attributes.userAgent },
+        // Tessera has no login products, so no factor is ever recorded; Stytch's verifiers expect the list.
+        ...(stytch ? { authentication_factors: [] } : {}),
+        roles: [...session.roles],
+      },
+      iss: options.issuer,
+      aud: stytch ? [options.audience] : options.audience,
+      sub: session.userId,
+      iat,
+      nbf: iat,
+      exp,
+    };
+    return { header: { alg: key.alg, kid: key.kid, typ: "JWT" }, payloadJson: JSON.stringify(payload) };
+  }
 
   return {
     async mint(session) {
       const key = options.keys.active();
-      const iat = Math.floor(options.clock().getTime() / 1000);
-      const exp = Math.min(iat + options.ttlSeconds, Math.floor(session.expiresAt.getTime() / 1000));
-      const payload: JsonObject = {
-        ...session.customClaims,
-        [sessionClaim]: {
-          id: session.id,
-          started_at: session.startedAt.toISOString(),
-          last_accessed_at: session.lastAccessedAt.toISOString(),
-          expires_at: session.expiresAt.toISOString(),
-          attributes: { ip_address: session.attributes.ipAddress, user_agent: session.attributes.userAgent },
-          // Tessera has no login products, so no factor is ever recorded; Stytch's verifiers expect the list.
-          ...(stytch ? { authentication_factors: [] } : {}),
-          roles: [...session.roles],
-        },
-      };
-      return new SignJWT(payload)
-        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" })
-        .setIssuer(options.issuer)
-        .setAudience(stytch ? [options.audience] : options.audience)
-        .setSubject(session.userId)
-        .setIssuedAt(iat)
-        .setNotBefore(iat)
-        .setExpirationTime(exp)
-        .sign(key.privateKey);
+      const { header, payloadJson } = content(session, key);
+      // Signed as the exact bytes `length` measures, so the two can never disagree.
+      return new CompactSign(encoder.encode(payloadJson)).setProtectedHeader(header).sign(key.privateKey);
+    },
+
+    length(session) {
+      const key = options.keys.active();
+      const { header, payloadJson } = content(session, key);
+      return compactJwsLength(JSON.stringify(header), payloadJson, key.signatureLength);
     },
 
     async verify(jwt) {

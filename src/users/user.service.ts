@@ -135,7 +135,7 @@ export function createUsers(deps: UsersDeps): Users {
           version: version + 1n,
         };
         // Every live session of the user is checked under the new data before anything is written.
-        const sessions = await sessionRepo.listActiveByUser(trx, input.userId, now, { lock: true });
+        const sessions = await sessionRepo.lockActiveByUser(trx, input.userId, now);
         const offenders: string[] = [];
         let worst = 0;
         const base = await templates.baseFor(input.userId, user, templateVersion, trx);

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -101,6 +101,8 @@ describe("startup as a process (npm start)", () => {
     expect((refused as ConnectError).code).toBe(Code.Unauthenticated);
 
     expect(first.stdout + first.stderr).not.toContain(key);
+    // Written through a temporary file linked into place: nothing else is left beside it.
+    expect(readdirSync(dataDir).filter((name) => name.startsWith("api-key"))).toEqual(["api-key"]);
   });
 
   it("refuses a second process on the same DATA_DIR with a clear message and a non-zero exit", async () => {
@@ -136,6 +138,36 @@ describe("startup with bad configuration", () => {
       expect(started.stderr).toMatch(/PORT must be .*"abc"/);
       expect(started.stderr).toMatch(/JWT_ALGORITHM must be one of .*"HS256"/);
       expect(started.stdout).not.toContain('"msg":"listening"');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
+
+describe("startup with an unusable API key file", () => {
+  // A truncated file (disk full, a crash between create and write) must never turn into "no key needed".
+  const cases = [
+    { name: "empty", content: "", says: "is empty" },
+    { name: "only whitespace", content: " \n\t\n", says: "is empty" },
+    { name: "a key of 15 characters", content: "fifteen-chars-k\n", says: "holds a key shorter than 16 characters" },
+  ];
+  it.each(cases)("exits 1 on a key file that is $name, naming the file and never its content", async ({
+    content,
+    says,
+  }) => {
+    const dataDir = mkdtempSync(join(tmpdir(), "tessera-badkey-"));
+    try {
+      const keyFile = join(dataDir, "api-key");
+      writeFileSync(keyFile, content, { mode: 0o600 });
+      const started = startTessera({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info" });
+      const { code } = await started.exited;
+      expect(code).toBe(1);
+      expect(started.stderr).toContain(`the API key file ${resolve(keyFile)} ${says}`);
+      expect(started.stderr).toContain("delete it to have a new key generated");
+      expect(started.stdout).not.toContain('"msg":"listening"');
+      if (content.trim() !== "") expect(started.stdout + started.stderr).not.toContain(content.trim());
+      // The file is left as it was for the operator to look at.
+      expect(readFileSync(keyFile, "utf8")).toBe(content);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -40,6 +40,53 @@ describe("parseConfig", () => {
     expect(config).toMatchObject({ logLevel: "warn", keyReloadSeconds: 5, shutdownTimeoutSeconds: 0 });
   });
 
+  it("gives the documented defaults of the limits", () => {
+    expect(parseConfig({})).toMatchObject({
+      maxSessionsPerUser: 100,
+      listSessionsDefaultPageSize: 100,
+      listSessionsMaxPageSize: 100,
+      listSessionsMaxResponseBytes: 1_048_576,
+      keyRotationMinIntervalSeconds: 60,
+      maxPublishedSigningKeys: 10,
+    });
+  });
+
+  it("reads the limits within their bounds and refuses values outside them, naming each variable", () => {
+    const config = parseConfig({
+      MAX_SESSIONS_PER_USER: "1000",
+      LIST_SESSIONS_DEFAULT_PAGE_SIZE: "1",
+      LIST_SESSIONS_MAX_PAGE_SIZE: "1000",
+      LIST_SESSIONS_MAX_RESPONSE_BYTES: "16384",
+      KEY_ROTATION_MIN_INTERVAL_SECONDS: "0",
+      MAX_PUBLISHED_SIGNING_KEYS: "2",
+    });
+    expect(config).toMatchObject({
+      maxSessionsPerUser: 1000,
+      listSessionsDefaultPageSize: 1,
+      listSessionsMaxPageSize: 1000,
+      listSessionsMaxResponseBytes: 16_384,
+      keyRotationMinIntervalSeconds: 0,
+      maxPublishedSigningKeys: 2,
+    });
+    const outside = {
+      MAX_SESSIONS_PER_USER: "0",
+      LIST_SESSIONS_MAX_PAGE_SIZE: "1001",
+      LIST_SESSIONS_MAX_RESPONSE_BYTES: "16383",
+      KEY_ROTATION_MIN_INTERVAL_SECONDS: "86401",
+      MAX_PUBLISHED_SIGNING_KEYS: "1",
+    };
+    const problems = problemsOf(outside);
+    for (const variable of Object.keys(outside)) {
+      expect(problems.filter((p) => p.startsWith(`${variable} must be`))).toHaveLength(1);
+    }
+  });
+
+  it("refuses a default page size larger than the maximum", () => {
+    expect(problemsOf({ LIST_SESSIONS_DEFAULT_PAGE_SIZE: "50", LIST_SESSIONS_MAX_PAGE_SIZE: "20" })).toEqual([
+      "LIST_SESSIONS_DEFAULT_PAGE_SIZE must not be larger than LIST_SESSIONS_MAX_PAGE_SIZE",
+    ]);
+  });
+
   it("lists every problem at once, each naming its variable", () => {
     const problems = problemsOf({
       PORT: "http",

@@ -23,7 +23,8 @@ describe.each(backends())("metrics and logs on %s", (backend) => {
   let t: TestApp;
   beforeAll(async () => {
     // trace: the most the app can log, so the secrets check sees every line it could ever write.
-    t = await startTestApp(backend, { LOG_LEVEL: "trace" });
+    // The secrets check rotates a key right after start: no minimum interval here.
+    t = await startTestApp(backend, { LOG_LEVEL: "trace", KEY_ROTATION_MIN_INTERVAL_SECONDS: "0" });
   });
   afterAll(() => t?.close());
 

@@ -37,7 +37,12 @@ describe.each(backends())("src/cli/rotate-key.ts (npm run rotate-key) on %s", (b
     await app.close();
     app = undefined;
 
-    const child = spawnTessera("src/cli/rotate-key.ts", { ...database.env, API_KEYS: TEST_API_KEY });
+    // The key was made a moment ago; the interval limit is tested on its own below.
+    const child = spawnTessera("src/cli/rotate-key.ts", {
+      ...database.env,
+      API_KEYS: TEST_API_KEY,
+      KEY_ROTATION_MIN_INTERVAL_SECONDS: "0",
+    });
     expect(await child.exited).toBe(0);
     const output = child.lines[0] as { kid: string; published_kids: string[]; deleted_keys: number };
     expect(output.kid).not.toBe(oldKid);
@@ -54,5 +59,26 @@ describe.each(backends())("src/cli/rotate-key.ts (npm run rotate-key) on %s", (b
     });
     expect(refreshed.session.customClaims).toEqual({ plan: "pro" });
     expect(decodeProtectedHeader(refreshed.sessionJwt).kid).toBe(output.kid);
+  });
+
+  it("refuses a rotation within KEY_ROTATION_MIN_INTERVAL_SECONDS of the newest key: says when, exits 75, changes nothing", async () => {
+    database = await createTestDatabase(backend);
+    app = await open(database.env);
+    const kid = app.keys.active().kid;
+    const keysBefore = await app.database.db.selectFrom("signing_keys").selectAll().execute();
+    await app.close();
+    app = undefined;
+
+    // The default interval (60 s): the key was made a moment ago.
+    const child = spawnTessera("src/cli/rotate-key.ts", { ...database.env, API_KEYS: TEST_API_KEY });
+    expect(await child.exited).toBe(75);
+    expect(child.stdout()).toBe("");
+    expect(child.stderr()).toMatch(
+      /^key rotation refused: the newest signing key is younger than KEY_ROTATION_MIN_INTERVAL_SECONDS; the next rotation is allowed at \d{4}-\d\d-\d\dT[\d:.]+Z \(retry in \d+ s\); nothing was changed\n$/,
+    );
+
+    app = await open(database.env);
+    expect(app.keys.active().kid).toBe(kid);
+    expect(await app.database.db.selectFrom("signing_keys").selectAll().execute()).toEqual(keysBefore);
   });
 });

@@ -187,6 +187,10 @@ export const AdminService: GenService<{
    * Makes a new signing key that signs every session JWT from now on. The
    * previous key stays in the JWKS for one JWT lifetime plus a grace period,
    * so JWTs it signed keep verifying; keys retired longer ago are deleted.
+   * Refused with RESOURCE_EXHAUSTED, reason KEY_ROTATION_TOO_SOON (metadata
+   * next_allowed_at), while the newest key is younger than
+   * KEY_ROTATION_MIN_INTERVAL_SECONDS or MAX_PUBLISHED_SIGNING_KEYS keys are
+   * published.
    *
    * @generated from rpc tessera.admin.v1.AdminService.RotateSigningKey
    */

@@ -205,7 +205,7 @@ export const DeleteUserResponseSchema: GenMessage<DeleteUserResponse> = /*@__PUR
  */
 export type ListUsersRequest = Message<"tessera.users.v1.ListUsersRequest"> & {
   /**
-   * Most users in one page: 1 to 1000, 100 when unset.
+   * Most users in one page: 100 when unset (0); larger sizes are lowered to 1000.
    *
    * @generated from field: int32 page_size = 1;
    */

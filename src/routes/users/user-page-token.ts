@@ -1,16 +1,7 @@
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../../errors.js";
 
-/** Page sizes of listing RPCs: 1 to 1000, 100 when unset (0). */
-export const PAGE_SIZE = { default: 100, max: 1000 } as const;
-
-/** A requested page size, or the default when 0. */
-export function validPageSize(pageSize: number): number {
-  if (pageSize === 0) return PAGE_SIZE.default;
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > PAGE_SIZE.max) {
-    throw new InvalidArgumentError("INVALID_PAGE_SIZE", `page_size must be from 1 to ${PAGE_SIZE.max}`);
-  }
-  return pageSize;
-}
+/** Page sizes of ListUsers: 100 when unset (0), larger requests lowered to 1000. */
+export const USER_PAGE_SIZES = { defaultSize: 100, maxSize: 1000 } as const;
 
 /** An opaque page token for "continue after this key" (base64url of a small JSON document). */
 export function encodePageToken(after: string | undefined): string {
