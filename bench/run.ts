@@ -27,6 +27,7 @@ import { createKeyStore } from "../src/keys/key-store.js";
 import { createSessions } from "../src/sessions/session.service.js";
 import { MAX_CREDENTIAL_LENGTH } from "../src/sessions/session-input.js";
 import { createClaimTemplates } from "../src/templates/claim-templates.js";
+import { jwtLengthCheck } from "../src/tokens/jwt-length.js";
 import { createSessionJwts } from "../src/tokens/session-jwt.js";
 import { type CpuSample, coresBetween, sampleCpu } from "./cpu.js";
 import type { LoadCommand } from "./load-generator.js";
@@ -196,7 +197,12 @@ async function main(): Promise<void> {
       clock: systemClock,
     });
     const claimsPolicy = { namespace: "https://tessera.dev/", maxBytes: 4096, maxDepth: 32 };
-    const templates = createClaimTemplates({ db, clock: systemClock, claimsPolicy });
+    const templates = createClaimTemplates({
+      db,
+      clock: systemClock,
+      claimsPolicy,
+      checkJwt: jwtLengthCheck(jwts, MAX_CREDENTIAL_LENGTH),
+    });
     const floor = createSessions({
       db,
       jwts,

@@ -20,6 +20,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** Maximum PostgreSQL pool size. */
   readonly databasePoolSize: number;
+  /** Longest wait, in seconds, for a PostgreSQL pool connection before a call fails UNAVAILABLE. */
+  readonly databasePoolWaitSeconds: number;
   /** Directory of the embedded database and the generated API key. */
   readonly dataDir: string;
   /** API keys accepted as `authorization: Bearer <key>`. */
@@ -144,6 +146,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     host: read("HOST") ?? "0.0.0.0",
     databaseUrl,
     databasePoolSize: int("DATABASE_POOL_SIZE", 10, 1, 1000),
+    databasePoolWaitSeconds: int("DATABASE_POOL_WAIT_SECONDS", 10, 1, 600),
     dataDir: read("DATA_DIR") ?? "./.data",
     apiKeys,
     jwtIssuer: stytch ? `stytch.com/${stytchProjectId}` : (read("JWT_ISSUER") ?? "tessera"),

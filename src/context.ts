@@ -14,6 +14,7 @@ import { createSessions, type Sessions } from "./sessions/session.service.js";
 import { MAX_CREDENTIAL_LENGTH } from "./sessions/session-input.js";
 import { createSessionSweeper, type SessionSweeper } from "./sessions/session-sweeper.js";
 import { type ClaimTemplates, createClaimTemplates } from "./templates/claim-templates.js";
+import { jwtLengthCheck } from "./tokens/jwt-length.js";
 import { createSessionJwts, type SessionJwts } from "./tokens/session-jwt.js";
 import { createUsers, type Users } from "./users/user.service.js";
 
@@ -54,7 +55,12 @@ const HEALTH_POLL_INTERVAL_MS = 1_000;
 
 /** The database options a config asks for; command-line tools pass a pool of their own size. */
 export function databaseOptions(config: Config, poolSize = config.databasePoolSize): DatabaseOptions {
-  return { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize };
+  return {
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize,
+    poolWaitMs: config.databasePoolWaitSeconds * 1_000,
+  };
 }
 
 /** The signing keys on an open database, as configured; `init()` is left to the caller. */
@@ -74,6 +80,19 @@ export function claimsPolicyOf(config: Config): ClaimsPolicy {
   return { namespace: config.claimsNamespace, maxBytes: config.claimsMaxBytes, maxDepth: config.claimsMaxDepth };
 }
 
+/** The session JWT signer and verifier a config asks for, over `keys`. */
+export function sessionJwtsFor(config: Config, keys: KeyStore, clock: Clock): SessionJwts {
+  return createSessionJwts({
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    ttlSeconds: config.jwtTtlSeconds,
+    namespace: config.claimsNamespace,
+    keys,
+    clock,
+    profile: config.jwtProfile,
+  });
+}
+
 /** Opens the database, migrates, loads the signing keys and builds every part of the service. */
 export async function createContext(config: Config, overrides: ContextOverrides = {}): Promise<AppContext> {
   const clock = overrides.clock ?? systemClock;
@@ -85,17 +104,11 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     const keys = keyStoreFor(config, database, clock);
     await keys.init();
     const claimsPolicy = claimsPolicyOf(config);
-    const jwts = createSessionJwts({
-      issuer: config.jwtIssuer,
-      audience: config.jwtAudience,
-      ttlSeconds: config.jwtTtlSeconds,
-      namespace: config.claimsNamespace,
-      keys,
-      clock,
-      profile: config.jwtProfile,
-    });
+    const jwts = sessionJwtsFor(config, keys, clock);
     const metrics = createMetrics(() => database.poolStats());
-    const templates = createClaimTemplates({ db: database.db, clock, claimsPolicy });
+    // Every JWT minted must be accepted back where a credential is read.
+    const checkJwt = jwtLengthCheck(jwts, MAX_CREDENTIAL_LENGTH);
+    const templates = createClaimTemplates({ db: database.db, clock, claimsPolicy, checkJwt });
     const sessions = instrumentSessions(
       createSessions({
         db: database.db,
@@ -115,6 +128,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       claimsPolicy,
       templates,
       metadataMaxBytes: config.userMetadataMaxBytes,
+      checkJwt,
     });
     const health = createDatabaseHealth({ db: database.db, pollIntervalMs: HEALTH_POLL_INTERVAL_MS });
     const sweeper = createSessionSweeper({

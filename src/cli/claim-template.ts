@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
 import { systemClock } from "../clock.js";
 import { parseConfig } from "../config.js";
-import { claimsPolicyOf, databaseOptions } from "../context.js";
+import { claimsPolicyOf, databaseOptions, keyStoreFor, sessionJwtsFor } from "../context.js";
 import { openDatabase } from "../db/database.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { TesseraError } from "../errors.js";
+import { MAX_CREDENTIAL_LENGTH } from "../sessions/session-input.js";
 import { createClaimTemplates } from "../templates/claim-templates.js";
+import { jwtLengthCheck } from "../tokens/jwt-length.js";
 
 const USAGE = "usage: npm run claim-template -- set FILE | get | clear";
 
@@ -24,10 +26,13 @@ async function main(argv: readonly string[]): Promise<void> {
   const database = await openDatabase(databaseOptions(config, 1));
   try {
     await migrateToLatest(database.db as never);
+    const keys = keyStoreFor(config, database, systemClock);
+    await keys.init();
     const templates = createClaimTemplates({
       db: database.db,
       clock: systemClock,
       claimsPolicy: claimsPolicyOf(config),
+      checkJwt: jwtLengthCheck(sessionJwtsFor(config, keys, systemClock), MAX_CREDENTIAL_LENGTH),
     });
     const stored =
       command === "get"

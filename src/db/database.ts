@@ -30,6 +30,8 @@ export interface DatabaseOptions {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly poolSize: number;
+  /** Longest wait for a pool connection (a new one connecting, or a busy pool freeing one). */
+  readonly poolWaitMs?: number;
 }
 
 /** Opens PostgreSQL through a pg Pool, or embedded PGlite (locked to this process). */
@@ -38,8 +40,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize,
-      // Fail fast while PostgreSQL is down instead of hanging callers.
-      connectionTimeoutMillis: 3_000,
+      // Bounds the wait for a connection: a refused connection fails at once (PostgreSQL down), while a busy
+      // pool (a hot session's patches queue on its row lock) gets time to free one before the call fails.
+      connectionTimeoutMillis: options.poolWaitMs ?? 10_000,
       query_timeout: 10_000,
     });
     // An idle client losing its server must not crash the process.

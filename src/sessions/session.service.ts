@@ -10,14 +10,10 @@ import {
 } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
-import {
-  ClaimsVersionMismatchError,
-  SessionJwtTooLargeError,
-  SessionLimitReachedError,
-  SessionNotFoundError,
-} from "../errors.js";
+import { ClaimsVersionMismatchError, SessionLimitReachedError, SessionNotFoundError } from "../errors.js";
 import * as templateRepo from "../templates/claim-template.repository.js";
 import type { ClaimTemplates } from "../templates/claim-templates.js";
+import { jwtLengthCheck } from "../tokens/jwt-length.js";
 import type { SessionJwts } from "../tokens/session-jwt.js";
 import { hashSessionToken, newSessionToken } from "../tokens/session-token.js";
 import type { User } from "../users/user.js";
@@ -121,10 +117,7 @@ export function createSessions(deps: SessionsDeps): Sessions {
   const { db, jwts, clock, claimsPolicy, templates, maxSessionsPerUser, maxJwtLength } = deps;
 
   /** Refuses a session state whose JWT would be too long to be accepted back; called before anything is written. */
-  function checkJwtLength(session: Session): void {
-    const length = jwts.length(session);
-    if (length > maxJwtLength) throw new SessionJwtTooLargeError(length, maxJwtLength);
-  }
+  const checkJwtLength = jwtLengthCheck(jwts, maxJwtLength);
 
   /** Resolves a credential to a lookup key; a JWT must verify first. */
   async function keyOf(credential: SessionCredential): Promise<repo.SessionKey> {

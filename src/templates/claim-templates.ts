@@ -4,13 +4,13 @@ import {
   type ClaimTemplateUser,
   type CompiledClaimTemplate,
   compileClaimTemplate,
-  effectiveClaims,
   type JsonObject,
   renderClaimTemplate,
 } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
-import { ClaimsTooLargeError, SessionClaimsTooLargeError, TesseraError } from "../errors.js";
+import { liveSessionCheck } from "../sessions/live-session-check.js";
+import type { Session } from "../sessions/session.js";
 import * as sessionRepo from "../sessions/session.repository.js";
 import { emptyUser, type User } from "../users/user.js";
 import * as repo from "./claim-template.repository.js";
@@ -37,14 +37,14 @@ export interface ClaimTemplatesDeps {
   readonly db: Kysely<DatabaseSchema>;
   readonly clock: Clock;
   readonly claimsPolicy: ClaimsPolicy;
+  /** Throws when a session's JWT would be too long to be accepted back. */
+  readonly checkJwt: (session: Session) => void;
   /** Sessions checked per statement when a template is set. */
   readonly checkBatchSize?: number;
 }
 
 /** How many compiled versions are kept; older ones are compiled again if a slow reader still asks. */
 const CACHED_VERSIONS = 4;
-/** How many offending sessions a refused template change names. */
-const NAMED_OFFENDERS = 5;
 
 type Compiled = CompiledClaimTemplate<ClaimTemplateUser> | null;
 
@@ -94,26 +94,15 @@ export function createClaimTemplates(deps: ClaimTemplatesDeps): ClaimTemplates {
         // so the sessions checked below cannot change their claims until this commits.
         await repo.lockTemplate(trx);
         const now = clock();
-        const offenders: string[] = [];
-        let worst: ClaimsTooLargeError | undefined;
+        const check = liveSessionCheck(claimsPolicy, deps.checkJwt);
         let after: string | undefined;
         for (;;) {
           const page = await sessionRepo.activeSessionsPage(trx, after, now, batchSize);
-          for (const session of page) {
-            try {
-              effectiveClaims(render(next, session.userId, session.user), session.overlay, claimsPolicy);
-            } catch (err) {
-              if (!(err instanceof TesseraError)) throw err;
-              if (err instanceof ClaimsTooLargeError && (worst === undefined || err.size > worst.size)) worst = err;
-              if (offenders.length < NAMED_OFFENDERS) offenders.push(session.id);
-            }
-          }
-          if (offenders.length >= NAMED_OFFENDERS || page.length < batchSize) break;
+          check.check(page, (session) => render(next, session.userId, session.user));
+          if (check.full || page.length < batchSize) break;
           after = page.at(-1)?.id;
         }
-        if (offenders.length > 0) {
-          throw new SessionClaimsTooLargeError(offenders, worst?.size ?? 0, claimsPolicy.maxBytes);
-        }
+        check.refuse();
         const stored = await repo.writeTemplate(trx, source, now);
         remember(stored.version, next);
         return stored;

@@ -4,6 +4,9 @@
  * the signature, whose length depends only on the algorithm and key size.
  */
 import type { JwtAlgorithm } from "../config.js";
+import { SessionJwtTooLargeError } from "../errors.js";
+import type { Session } from "../sessions/session.js";
+import type { SessionJwts } from "./session-jwt.js";
 
 /** Characters of the unpadded base64url encoding of `bytes` bytes. */
 export function base64urlLength(bytes: number): number {
@@ -31,4 +34,15 @@ export function compactJwsLength(headerJson: string, payloadJson: string, signat
   const header = base64urlLength(Buffer.byteLength(headerJson, "utf8"));
   const payload = base64urlLength(Buffer.byteLength(payloadJson, "utf8"));
   return header + 1 + payload + 1 + signatureChars;
+}
+
+/**
+ * A check that throws SessionJwtTooLargeError when a session's JWT, as `jwts`
+ * would mint it now, is longer than `maxLength`: what authenticate accepts back.
+ */
+export function jwtLengthCheck(jwts: Pick<SessionJwts, "length">, maxLength: number): (session: Session) => void {
+  return (session) => {
+    const length = jwts.length(session);
+    if (length > maxLength) throw new SessionJwtTooLargeError(length, maxLength);
+  };
 }

@@ -3,22 +3,20 @@ import {
   assertClaimsObject,
   assertJsonClaims,
   type ClaimsPolicy,
-  effectiveClaims,
   type JsonObject,
   mergePatch,
 } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
 import {
-  ClaimsTooLargeError,
   InvalidClaimsError,
   InvalidMetadataError,
   MetadataTooLargeError,
-  SessionClaimsTooLargeError,
-  TesseraError,
   UserNotFoundError,
   UserVersionMismatchError,
 } from "../errors.js";
+import { liveSessionCheck } from "../sessions/live-session-check.js";
+import type { Session } from "../sessions/session.js";
 import * as sessionRepo from "../sessions/session.repository.js";
 import * as templateRepo from "../templates/claim-template.repository.js";
 import type { ClaimTemplates } from "../templates/claim-templates.js";
@@ -65,10 +63,9 @@ export interface UsersDeps {
   readonly claimsPolicy: ClaimsPolicy;
   readonly templates: ClaimTemplates;
   readonly metadataMaxBytes: number;
+  /** Throws when a session's JWT would be too long to be accepted back. */
+  readonly checkJwt: (session: Session) => void;
 }
-
-/** How many offending sessions a refused user change names. */
-const NAMED_OFFENDERS = 5;
 
 /** Builds the user service. Concurrency goes through the database (per-user lock, row locks). */
 export function createUsers(deps: UsersDeps): Users {
@@ -136,19 +133,10 @@ export function createUsers(deps: UsersDeps): Users {
         };
         // Every live session of the user is checked under the new data before anything is written.
         const sessions = await sessionRepo.lockActiveByUser(trx, input.userId, now);
-        const offenders: string[] = [];
-        let worst = 0;
         const base = await templates.baseFor(input.userId, user, templateVersion, trx);
-        for (const session of sessions) {
-          try {
-            effectiveClaims(base, session.overlay, claimsPolicy);
-          } catch (err) {
-            if (!(err instanceof TesseraError)) throw err;
-            if (err instanceof ClaimsTooLargeError) worst = Math.max(worst, err.size);
-            if (offenders.length < NAMED_OFFENDERS) offenders.push(session.id);
-          }
-        }
-        if (offenders.length > 0) throw new SessionClaimsTooLargeError(offenders, worst, claimsPolicy.maxBytes);
+        const check = liveSessionCheck(claimsPolicy, deps.checkJwt);
+        check.check(sessions, () => base);
+        check.refuse();
         if (current === undefined) await repo.insertUser(trx, user);
         else await repo.updateUser(trx, user);
         // The claims' inputs changed: older JWTs of these sessions are stale, and a patch racing this one

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
-import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SessionService } from "../../gen/tessera/sessions/v1/session_service_pb.js";
 
@@ -18,6 +18,8 @@ export interface ServerProcess {
   readonly logs: Record<string, unknown>[];
   /** A gRPC client over h2c sending the API key. */
   client(): Client<typeof SessionService>;
+  /** The gRPC transport (h2c, API key) behind client(), for clients of other services. */
+  readonly transport: Transport;
   /** Resolves when the process has exited. */
   readonly exited: Promise<number | null>;
   /** SIGTERM, then SIGKILL if it does not exit within 5 s. */
@@ -73,6 +75,7 @@ export async function spawnServer(databaseUrl: string, env: Record<string, strin
     child,
     logs,
     exited,
+    transport,
     client: () => createClient(SessionService, transport),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -31,6 +31,7 @@ describe.each(backends())("buf curl on %s", (backend) => {
       "grpc.reflection.v1alpha.ServerReflection",
       "tessera.admin.v1.AdminService",
       "tessera.sessions.v1.SessionService",
+      "tessera.users.v1.UserService",
     ]);
   });
 

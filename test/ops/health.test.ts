@@ -5,7 +5,13 @@ import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb
 import { backends } from "../support/backends.js";
 import { PROTOCOLS, useTestApp } from "../support/test-app.js";
 
-const SERVICES = ["", "tessera.sessions.v1.SessionService", "tessera.admin.v1.AdminService", "grpc.health.v1.Health"];
+const SERVICES = [
+  "",
+  "tessera.sessions.v1.SessionService",
+  "tessera.users.v1.UserService",
+  "tessera.admin.v1.AdminService",
+  "grpc.health.v1.Health",
+];
 
 describe.each(backends())("grpc.health.v1 and HTTP probes on %s", (backend) => {
   const t = useTestApp(backend);
