@@ -5,7 +5,6 @@ import {
   type ClaimsPolicy,
   effectiveClaims,
   type JsonObject,
-  mergePatch,
 } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
@@ -14,6 +13,7 @@ import {
   InvalidClaimsError,
   InvalidMetadataError,
   MetadataTooLargeError,
+  MetadataTooManyKeysError,
   SessionClaimsTooLargeError,
   TesseraError,
   UserNotFoundError,
@@ -22,6 +22,7 @@ import {
 import * as sessionRepo from "../sessions/session.repository.js";
 import * as templateRepo from "../templates/claim-template.repository.js";
 import type { ClaimTemplates } from "../templates/claim-templates.js";
+import { type MetadataMerge, mergeMetadata } from "./metadata-merge.js";
 import type { User } from "./user.js";
 import * as repo from "./user.repository.js";
 
@@ -33,6 +34,10 @@ export interface UpdateUserInput {
   readonly roles: readonly string[] | undefined;
   /** 0 means "the user must not exist yet". */
   readonly expectedVersion: bigint | undefined;
+  /** How the metadata patches are merged; RFC 7396 when unset. */
+  readonly metadataMerge?: MetadataMerge;
+  /** Most top-level keys a metadata object may have after the merge; only its byte limit when unset. */
+  readonly metadataMaxKeys?: number;
 }
 
 /** The result of Users.update. */
@@ -74,17 +79,23 @@ const NAMED_OFFENDERS = 5;
 export function createUsers(deps: UsersDeps): Users {
   const { db, clock, claimsPolicy, templates } = deps;
 
-  /** A metadata patch merged into the current object and checked: a JSON object, finite, within depth and size. */
-  function mergeMetadata(field: string, current: JsonObject, patch: JsonObject | undefined): JsonObject {
+  /**
+   * A metadata patch merged into the current object as the input says, and checked: a JSON object, finite,
+   * within depth, size and (when asked) top-level key count.
+   */
+  function mergeField(field: string, current: JsonObject, patch: JsonObject | undefined, input: UpdateUserInput) {
     if (patch === undefined) return current;
     const policy = { ...claimsPolicy, maxBytes: deps.metadataMaxBytes };
     try {
       assertClaimsObject(patch);
       assertJsonClaims(patch, policy);
-      const merged = mergePatch(current, patch);
+      const merged = mergeMetadata(current, patch, input.metadataMerge ?? "rfc7396");
       assertJsonClaims(merged, policy);
       const size = Buffer.byteLength(JSON.stringify(merged), "utf8");
       if (size > deps.metadataMaxBytes) throw new MetadataTooLargeError(field, size, deps.metadataMaxBytes);
+      const keys = Object.keys(merged).length;
+      const maxKeys = input.metadataMaxKeys;
+      if (maxKeys !== undefined && keys > maxKeys) throw new MetadataTooManyKeysError(field, keys, maxKeys);
       return merged;
     } catch (err) {
       if (err instanceof InvalidClaimsError) throw new InvalidMetadataError(field, err.message);
@@ -109,15 +120,17 @@ export function createUsers(deps: UsersDeps): Users {
           throw new UserVersionMismatchError(input.expectedVersion, version);
         }
         const now = clock();
-        const trustedMetadata = mergeMetadata(
+        const trustedMetadata = mergeField(
           "trusted_metadata",
           current?.trustedMetadata ?? {},
           input.trustedMetadata,
+          input,
         );
-        const untrustedMetadata = mergeMetadata(
+        const untrustedMetadata = mergeField(
           "untrusted_metadata",
           current?.untrustedMetadata ?? {},
           input.untrustedMetadata,
+          input,
         );
         const roles = input.roles ?? current?.roles ?? [];
         const changed =
