@@ -52,6 +52,8 @@ export type ErrorReason =
   | "USER_VERSION_MISMATCH"
   | "INVALID_METADATA"
   | "METADATA_TOO_LARGE"
+  | "METADATA_TOO_MANY_KEYS"
+  | "UNSUPPORTED_USER_FIELD"
   | "INVALID_PAGE_TOKEN"
   | "INVALID_PAGE_SIZE"
   | "INTERNAL";
@@ -70,6 +72,7 @@ export type InvalidArgumentReason = Extract<
   | "INVALID_REQUEST_FIELD"
   | "INVALID_PAGE_TOKEN"
   | "INVALID_PAGE_SIZE"
+  | "UNSUPPORTED_USER_FIELD"
 >;
 
 /** Base class of every error Tessera reports to callers on purpose. */
@@ -324,7 +327,8 @@ export class CorruptClaimsOverlayError extends Error {
 /** No user record with this id. */
 export class UserNotFoundError extends TesseraError {
   constructor() {
-    super("not_found", "USER_NOT_FOUND", "user not found");
+    // Stytch's wording, which its dialect returns as is.
+    super("not_found", "USER_NOT_FOUND", "User could not be found.");
   }
 }
 
@@ -356,6 +360,18 @@ export class MetadataTooLargeError extends TesseraError {
       size: String(size),
       limit: String(limit),
     });
+  }
+}
+
+/** User metadata with more top-level keys than allowed (Stytch's dialect: 20, as Stytch documents). */
+export class MetadataTooManyKeysError extends TesseraError {
+  constructor(field: string, count: number, limit: number) {
+    super(
+      "invalid_argument",
+      "METADATA_TOO_MANY_KEYS",
+      `${field} has ${count} top-level keys, over the limit of ${limit}`,
+      { field, count: String(count), limit: String(limit) },
+    );
   }
 }
 

@@ -1,9 +1,10 @@
 import { isJsonObject } from "../claims/json.js";
 import { InvalidArgumentError } from "../errors.js";
-import { SESSION_DURATION_MINUTES, validAttributes, validRoles, validUserId } from "../sessions/session-input.js";
+import { SESSION_DURATION_MINUTES, validAttributes, validUserId } from "../sessions/session-input.js";
 import type { StytchDeps, StytchEndpoint } from "./stytch-endpoint.js";
 import { customClaimsFrom, durationFrom, given, type JsonBody, optionalString } from "./stytch-request.js";
 import { toStytchIssued } from "./stytch-session.js";
+import { rolesFrom } from "./stytch-user-request.js";
 
 /**
  * POST /v1/sessions/tessera/create: a Tessera extension, not part of Stytch's API
@@ -20,7 +21,7 @@ export function createSession(deps: StytchDeps): StytchEndpoint {
         durationMinutes: durationFrom(body) ?? SESSION_DURATION_MINUTES.default,
         customClaims: customClaimsFrom(body) ?? {},
         attributes: attributesFrom(body),
-        roles: rolesFrom(body),
+        roles: rolesFrom(body) ?? [],
       });
       return toStytchIssued(issued);
     },
@@ -35,13 +36,4 @@ function attributesFrom(body: JsonBody): { ipAddress: string; userAgent: string 
     ipAddress: optionalString(value, "ip_address") ?? "",
     userAgent: optionalString(value, "user_agent") ?? "",
   });
-}
-
-function rolesFrom(body: JsonBody): readonly string[] {
-  const value = given(body, "roles");
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every((role) => typeof role === "string")) {
-    throw new InvalidArgumentError("INVALID_ROLES", "roles must be a list of strings");
-  }
-  return validRoles(value);
 }

@@ -1,17 +1,19 @@
 import type { KeyStore } from "../keys/key-store.js";
 import type { Sessions } from "../sessions/session.service.js";
+import type { Users } from "../users/user.service.js";
 import type { JsonBody } from "./stytch-request.js";
 
 /** What the Stytch endpoints need from the app. */
 export interface StytchDeps {
   readonly projectId: string;
   readonly sessions: Sessions;
+  readonly users: Users;
   readonly keys: KeyStore;
 }
 
 /** The parts of a request an endpoint reads, already authenticated when the endpoint needs it. */
 export interface StytchInput {
-  /** The JSON body of a POST (`{}` for GET). */
+  /** The JSON body of a POST, PUT or DELETE (`{}` for GET). */
   readonly body: JsonBody;
   readonly query: URLSearchParams;
   /** Path parameters, decoded: `:name` segments of the pattern. */
@@ -20,7 +22,7 @@ export interface StytchInput {
 
 /** One Stytch REST endpoint: method, path pattern, and the handler that returns the success body. */
 export interface StytchEndpoint {
-  readonly method: "GET" | "POST";
+  readonly method: "GET" | "POST" | "PUT" | "DELETE";
   /** Path with `:name` segments, e.g. `/v1/sessions/jwks/:project_id`. */
   readonly path: string;
   /** True when the endpoint needs no HTTP Basic credentials. */

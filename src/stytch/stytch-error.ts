@@ -59,8 +59,10 @@ const BY_REASON: Readonly<Record<ErrorReason, readonly [number, string]>> = {
   CLAIMS_OVERLAY_TOO_LARGE: [400, "custom_claims_too_large"],
   USER_NOT_FOUND: [404, "user_not_found"],
   USER_VERSION_MISMATCH: [409, "user_version_mismatch"],
-  INVALID_METADATA: [400, "invalid_metadata"],
+  INVALID_METADATA: [400, "metadata_invalid_format"],
   METADATA_TOO_LARGE: [400, "metadata_too_large"],
+  METADATA_TOO_MANY_KEYS: [400, "metadata_too_many_keys"],
+  UNSUPPORTED_USER_FIELD: [400, "user_field_not_supported"],
   DATABASE_UNAVAILABLE: [503, "service_unavailable"],
   INTERNAL: [500, "internal_server_error"],
 };

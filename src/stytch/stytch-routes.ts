@@ -5,16 +5,28 @@ import type { RequestObserver } from "../rpc/request-observer.js";
 import { authenticateSession } from "./authenticate-session.js";
 import { createBasicAuthCheck } from "./basic-auth.js";
 import { createSession } from "./create-session.js";
+import { deleteUser } from "./delete-user.js";
 import { getJwks } from "./get-jwks.js";
 import { getSessions } from "./get-sessions.js";
+import { getUser } from "./get-user.js";
 import { readJsonObject } from "./read-json-body.js";
 import { revokeSession } from "./revoke-session.js";
 import type { StytchDeps, StytchEndpoint } from "./stytch-endpoint.js";
 import { StytchHttpError, toStytchError } from "./stytch-error.js";
+import { updateUser } from "./update-user.js";
 
 /** Every endpoint of the Stytch-compatible surface. */
 export function stytchEndpoints(deps: StytchDeps): StytchEndpoint[] {
-  return [authenticateSession(deps), getSessions(deps), revokeSession(deps), getJwks(deps), createSession(deps)];
+  return [
+    authenticateSession(deps),
+    getSessions(deps),
+    revokeSession(deps),
+    getJwks(deps),
+    createSession(deps),
+    getUser(deps),
+    updateUser(deps),
+    deleteUser(deps),
+  ];
 }
 
 /**
@@ -24,7 +36,7 @@ export function stytchEndpoints(deps: StytchDeps): StytchEndpoint[] {
 export function stytchHttpRoutes(parts: AppContext): HttpRoute[] {
   const projectId = parts.config.stytchProjectId;
   if (projectId === undefined) return [];
-  const endpoints = stytchEndpoints({ projectId, sessions: parts.sessions, keys: parts.keys });
+  const endpoints = stytchEndpoints({ projectId, sessions: parts.sessions, users: parts.users, keys: parts.keys });
   const checkAuth = createBasicAuthCheck(projectId, parts.apiKeys);
   const maxBytes = parts.config.maxRequestBytes;
   return [
@@ -64,7 +76,8 @@ async function serve(req: HttpRequest, res: HttpResponse, url: URL, surface: Sur
       throw new StytchHttpError(405, "method_not_allowed", `${method} is not allowed here; use ${allow}`, { allow });
     }
     if (match.endpoint.public !== true) surface.checkAuth(req.headers.authorization);
-    const body = method === "POST" ? await readJsonObject(req, surface.maxBytes) : {};
+    // The SDK sends a body with POST, PUT and DELETE (`{}` for a delete), none with GET.
+    const body = method === "GET" ? {} : await readJsonObject(req, surface.maxBytes);
     const result = await match.endpoint.handle({ body, query: url.searchParams, params: match.params });
     sendJson(res, 200, { status_code: 200, request_id: requestId, ...result });
     observation.finish("ok", { surface: "stytch", status: 200 });

@@ -1,5 +1,6 @@
 import type { Session } from "../sessions/session.js";
 import type { IssuedSession } from "../sessions/session.service.js";
+import { toStytchUser } from "./stytch-user.js";
 
 /** A session as Stytch's API spells it (snake_case, RFC 3339 UTC timestamps). */
 export function toStytchSession(session: Session): Record<string, unknown> {
@@ -17,13 +18,13 @@ export function toStytchSession(session: Session): Record<string, unknown> {
   };
 }
 
-/** The body of an authenticate (or create) response: session, credentials and the user Tessera knows, its id. */
+/** The body of an authenticate (or create) response: session, credentials and the user record read with them. */
 export function toStytchIssued(issued: IssuedSession): Record<string, unknown> {
   return {
     session: toStytchSession(issued.session),
     // Only the token's hash is stored, so a session authenticated by JWT gets no token back.
     session_token: issued.sessionToken ?? "",
     session_jwt: issued.sessionJwt,
-    user: { user_id: issued.session.userId },
+    user: toStytchUser(issued.session.userId, issued.user),
   };
 }

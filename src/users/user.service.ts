@@ -1,17 +1,12 @@
 import type { Kysely } from "kysely";
-import {
-  assertClaimsObject,
-  assertJsonClaims,
-  type ClaimsPolicy,
-  type JsonObject,
-  mergePatch,
-} from "../claims/index.js";
+import { assertClaimsObject, assertJsonClaims, type ClaimsPolicy, type JsonObject } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
 import {
   InvalidClaimsError,
   InvalidMetadataError,
   MetadataTooLargeError,
+  MetadataTooManyKeysError,
   UserNotFoundError,
   UserVersionMismatchError,
 } from "../errors.js";
@@ -20,6 +15,7 @@ import type { Session } from "../sessions/session.js";
 import * as sessionRepo from "../sessions/session.repository.js";
 import * as templateRepo from "../templates/claim-template.repository.js";
 import type { ClaimTemplates } from "../templates/claim-templates.js";
+import { type MetadataMerge, mergeMetadata } from "./metadata-merge.js";
 import type { User } from "./user.js";
 import * as repo from "./user.repository.js";
 
@@ -31,6 +27,10 @@ export interface UpdateUserInput {
   readonly roles: readonly string[] | undefined;
   /** 0 means "the user must not exist yet". */
   readonly expectedVersion: bigint | undefined;
+  /** How the metadata patches are merged; RFC 7396 when unset. */
+  readonly metadataMerge?: MetadataMerge;
+  /** Most top-level keys a metadata object may have after the merge; only its byte limit when unset. */
+  readonly metadataMaxKeys?: number;
 }
 
 /** The result of Users.update. */
@@ -71,17 +71,23 @@ export interface UsersDeps {
 export function createUsers(deps: UsersDeps): Users {
   const { db, clock, claimsPolicy, templates } = deps;
 
-  /** A metadata patch merged into the current object and checked: a JSON object, finite, within depth and size. */
-  function mergeMetadata(field: string, current: JsonObject, patch: JsonObject | undefined): JsonObject {
+  /**
+   * A metadata patch merged into the current object as the input says, and checked: a JSON object, finite,
+   * within depth, size and (when asked) top-level key count.
+   */
+  function mergeField(field: string, current: JsonObject, patch: JsonObject | undefined, input: UpdateUserInput) {
     if (patch === undefined) return current;
     const policy = { ...claimsPolicy, maxBytes: deps.metadataMaxBytes };
     try {
       assertClaimsObject(patch);
       assertJsonClaims(patch, policy);
-      const merged = mergePatch(current, patch);
+      const merged = mergeMetadata(current, patch, input.metadataMerge ?? "rfc7396");
       assertJsonClaims(merged, policy);
       const size = Buffer.byteLength(JSON.stringify(merged), "utf8");
       if (size > deps.metadataMaxBytes) throw new MetadataTooLargeError(field, size, deps.metadataMaxBytes);
+      const keys = Object.keys(merged).length;
+      const maxKeys = input.metadataMaxKeys;
+      if (maxKeys !== undefined && keys > maxKeys) throw new MetadataTooManyKeysError(field, keys, maxKeys);
       return merged;
     } catch (err) {
       if (err instanceof InvalidClaimsError) throw new InvalidMetadataError(field, err.message);
@@ -106,15 +112,17 @@ export function createUsers(deps: UsersDeps): Users {
           throw new UserVersionMismatchError(input.expectedVersion, version);
         }
         const now = clock();
-        const trustedMetadata = mergeMetadata(
+        const trustedMetadata = mergeField(
           "trusted_metadata",
           current?.trustedMetadata ?? {},
           input.trustedMetadata,
+          input,
         );
-        const untrustedMetadata = mergeMetadata(
+        const untrustedMetadata = mergeField(
           "untrusted_metadata",
           current?.untrustedMetadata ?? {},
           input.untrustedMetadata,
+          input,
         );
         const roles = input.roles ?? current?.roles ?? [];
         const changed =

@@ -25,6 +25,7 @@ export interface CreatedSession {
   session: { session_id: string; user_id: string; custom_claims: Record<string, unknown>; [key: string]: unknown };
   session_token: string;
   session_jwt: string;
+  user: Record<string, unknown>;
 }
 
 /** HTTP Basic credentials as the SDK sends them. */

@@ -50,7 +50,8 @@ describe.each(backends())("stytch REST surface over raw HTTP on %s", (backend) =
 
   describe("routing", () => {
     it.each([
-      "/v1/users/user-1",
+      "/v1/users",
+      "/v1/users/user-1/external_id",
       "/v1/sessions/",
       "/v1",
       "/v1/sessions/jwks",
@@ -65,6 +66,7 @@ describe.each(backends())("stytch REST surface over raw HTTP on %s", (backend) =
       ["DELETE", "/v1/sessions", "GET"],
       ["POST", `/v1/sessions/jwks/${PROJECT_ID}`, "GET"],
       ["GET", "/v1/sessions/tessera/create", "POST"],
+      ["POST", "/v1/users/user-1", "GET, PUT, DELETE"],
     ])("answers a JSON 405 for %s %s, allowing %s", async (method, path, allow) => {
       const res = await s.fetch(path, { method });
       expect(res.headers.get("allow")).toBe(allow);

@@ -92,7 +92,23 @@ describe.each(backends())("stytch SDK against Tessera on %s", (backend) => {
       expect(res.status_code).toBe(200);
       expect(res.request_id).toMatch(/^request-id-/);
       expect(res.session_token).toBe(created.session_token);
-      expect(res.user).toStrictEqual({ user_id: created.session.user_id });
+      // No user record: the user Stytch's types declare, with empty metadata and roles and no created_at.
+      expect(res.user).toStrictEqual({
+        user_id: created.session.user_id,
+        emails: [],
+        status: "active",
+        phone_numbers: [],
+        webauthn_registrations: [],
+        providers: [],
+        totps: [],
+        crypto_wallets: [],
+        biometric_registrations: [],
+        is_locked: false,
+        roles: [],
+        name: { first_name: "", middle_name: "", last_name: "" },
+        trusted_metadata: {},
+        untrusted_metadata: {},
+      });
       expect(res.session).toStrictEqual({
         session_id: created.session.session_id,
         user_id: created.session.user_id,
