@@ -14,17 +14,19 @@ import { createLogger, type Logger } from "./logger.js";
 import { instrumentSessions } from "./metrics/instrument-sessions.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { registerAdminService } from "./ops/admin-service.js";
-import { createDatabaseHealth } from "./ops/database-health.js";
+import { createDatabaseHealth, type DatabaseHealth } from "./ops/database-health.js";
 import { registerHealthService } from "./ops/health-service.js";
 import { startKeyRefresh } from "./ops/key-refresh.js";
 import { opsHttpRoutes } from "./ops/ops-http-routes.js";
+import { createWatchLimits } from "./ops/watch-limits.js";
 import { registerReflection } from "./reflection/index.js";
 import { isPublicProcedure, registerSessionService } from "./routes/index.js";
-import { apiKeyInterceptor } from "./rpc/api-key.js";
+import { apiKeyInterceptor, createApiKeyRule } from "./rpc/api-key.js";
 import { describe, errorMapperInterceptor } from "./rpc/error-mapper.js";
 import { loggingInterceptor } from "./rpc/logging.js";
 import { createConnectNodeHandler } from "./server/connect-node-handler.js";
 import { listenSniffing, type SniffingServer, type UniversalHandler } from "./server/protocol-sniffing-server.js";
+import { serverOptions } from "./server/server-options.js";
 import { createSessionService, type SessionService } from "./sessions/session.service.js";
 import { createSessionSweeper, type SessionSweeper } from "./sessions/session-sweeper.js";
 import { stytchHttpRoutes } from "./stytch/stytch-routes.js";
@@ -49,6 +51,8 @@ export interface AppParts {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly metrics: Metrics;
+  /** Whether the database answers (a shared, briefly cached probe). */
+  readonly health: DatabaseHealth;
   /** The API keys callers may present (configured, or the generated one). */
   readonly apiKeys: readonly string[];
 }
@@ -135,7 +139,15 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     });
     const metrics = createMetrics(() => database.poolStats());
     const sessions = instrumentSessions(createSessionService({ db: database.db, jwts, clock, claimsPolicy }), metrics);
-    const health = createDatabaseHealth({ db: database.db, pollIntervalMs: HEALTH_POLL_INTERVAL_MS });
+    const health = createDatabaseHealth({
+      db: database.db,
+      pollIntervalMs: HEALTH_POLL_INTERVAL_MS,
+      cacheMs: config.healthCacheMs,
+    });
+    const watches = createWatchLimits({
+      perConnection: config.healthWatchesPerConnection,
+      total: config.healthMaxWatches,
+    });
     const sweeper = createSessionSweeper({
       db: database.db,
       clock,
@@ -145,23 +157,25 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       retentionMs: config.sweepRetentionSeconds * 1_000,
     });
 
+    const apiKeyRule = createApiKeyRule(apiKeys, isPublicProcedure);
     const interceptors: Interceptor[] = [
       loggingInterceptor(logger, [metrics.observeRpc]),
       errorMapperInterceptor(logger),
-      apiKeyInterceptor(apiKeys, isPublicProcedure),
+      apiKeyInterceptor(apiKeyRule),
     ];
     const connectHandler = createConnectNodeHandler({
       routes: (router: ConnectRouter) => {
         registerSessionService(router, { sessions, keys });
         registerAdminService(router, { keys, logger });
-        registerHealthService(router, health, SERVED_SERVICES);
+        registerHealthService(router, { health, watches, services: SERVED_SERVICES });
         registerReflection(router, SERVED_FILES);
       },
       interceptors,
       readMaxBytes: config.maxRequestBytes,
+      refusedByHeaders: (procedure, header) => apiKeyRule(procedure, header.get("authorization")) !== undefined,
       onError: (procedure, err) => logger.warn({ procedure, err: describe(err) }, "rpc response not delivered"),
     });
-    const parts: AppParts = { config, database, keys, sessions, logger, clock, metrics, apiKeys };
+    const parts: AppParts = { config, database, keys, sessions, logger, clock, metrics, health, apiKeys };
     const httpRoutes: HttpRoute[] = HTTP_ROUTE_FACTORIES.flatMap((factory) => factory(parts));
     // Connect first: an exact path lookup, so RPCs pay nothing for the plain routes.
     const handler: UniversalHandler = (req, res) => {
@@ -188,7 +202,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       metrics,
       handler,
       async listen() {
-        server = await listenSniffing(handler, config.port, config.host);
+        server = await listenSniffing(handler, serverOptions(config, metrics, logger));
         logger.info({ port: server.port, database: database.kind }, "listening");
         sweeper.start();
         stopKeyRefresh ??= startKeyRefresh(keys, config.keyReloadSeconds * 1_000, logger);

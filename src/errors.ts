@@ -12,7 +12,8 @@ export type ErrorKind =
   | "unauthenticated"
   | "aborted"
   | "unavailable"
-  | "failed_precondition";
+  | "failed_precondition"
+  | "resource_exhausted";
 
 /** Base class of every error Tessera reports to callers on purpose. */
 export class TesseraError extends Error {
@@ -100,5 +101,15 @@ export class ClaimsVersionMismatchError extends TesseraError {
 export class DatabaseUnavailableError extends TesseraError {
   constructor(options?: { cause?: unknown }) {
     super("unavailable", "DATABASE_UNAVAILABLE", "the database is unavailable", {}, options);
+  }
+}
+
+/** A caller holds as many long-lived calls of a kind as it may (per connection or on the whole server). */
+export class TooManyCallsError extends TesseraError {
+  constructor(reason: string, what: string, scope: "connection" | "server", limit: number) {
+    super("resource_exhausted", reason, `too many open ${what} on this ${scope} (limit ${limit})`, {
+      scope,
+      limit: String(limit),
+    });
   }
 }

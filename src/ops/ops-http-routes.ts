@@ -1,7 +1,6 @@
 import type { AppParts } from "../app.js";
 import type { HttpRequest, HttpResponse, HttpRoute } from "../http/http-route.js";
 import { sendJson } from "../http/http-route.js";
-import { pingDatabase } from "./database-probe.js";
 import { toJwks } from "./jwks.js";
 
 /**
@@ -40,7 +39,7 @@ export function opsHttpRoutes(parts: AppParts): HttpRoute[] {
       sendJson(res, 200, { status: "ok" }, { "cache-control": "no-store" });
     }),
     getRoute("/readyz", async (_req, res) => {
-      const ready = await pingDatabase(parts.database.db);
+      const ready = await parts.health.serving();
       sendJson(
         res,
         ready ? 200 : 503,

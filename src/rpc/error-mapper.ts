@@ -12,6 +12,7 @@ const CODES: Readonly<Record<ErrorKind, Code>> = {
   aborted: Code.Aborted,
   unavailable: Code.Unavailable,
   failed_precondition: Code.FailedPrecondition,
+  resource_exhausted: Code.ResourceExhausted,
 };
 
 /** The one place domain errors become ConnectErrors, each with an ErrorDetail carrying its reason. */

@@ -52,6 +52,7 @@ const BY_KIND: Readonly<Record<ErrorKind, readonly [number, string]>> = {
   unauthenticated: [401, "unauthorized_credentials"],
   aborted: [409, "conflict"],
   unavailable: [503, "service_unavailable"],
+  resource_exhausted: [429, "too_many_requests"],
 };
 
 /** Maps anything a Stytch route throws to Stytch's error fields; unexpected errors are logged and answered as a bare 500. */
