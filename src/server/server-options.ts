@@ -1,14 +1,25 @@
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
+import { openFileLimit } from "./file-limit.js";
 import type { SniffingServerOptions } from "./protocol-sniffing-server.js";
 import type { ServerEvents } from "./server-limits.js";
 
 /** Least time between two "connections refused" warnings; the ones between are counted into the next. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
+/** File descriptors kept for everything but client connections: the database pool, PGlite's files, logs. */
+const RESERVED_FILES = 256;
 
 /** The listening server's address and limits from the config, its events feeding metrics and the log. */
 export function serverOptions(config: Config, metrics: Metrics, logger: Logger): SniffingServerOptions {
+  const files = openFileLimit();
+  if (files !== undefined && files < config.maxConnections + RESERVED_FILES) {
+    // Past the file limit, accept() fails (EMFILE) before MAX_CONNECTIONS can refuse anyone cleanly.
+    logger.warn(
+      { max_connections: config.maxConnections, open_file_limit: files },
+      "MAX_CONNECTIONS is too close to the open file limit (ulimit -n); lower it or raise the limit",
+    );
+  }
   return {
     port: config.port,
     host: config.host,

@@ -1,5 +1,11 @@
 import type net from "node:net";
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { parseConfig } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
+import { createMetrics } from "../../src/metrics/metrics.js";
+import { openFileLimit } from "../../src/server/file-limit.js";
+import { serverOptions } from "../../src/server/server-options.js";
 import { backends } from "../support/backends.js";
 import { startTestApp, TEST_API_KEY, type TestApp } from "../support/test-app.js";
 import { closedBy, FRAME, metric, rawConnect, rawH2, within } from "./abuse-support.js";
@@ -65,17 +71,18 @@ describe.each(backends())("connection limits on %s", (backend) => {
     }
   });
 
-  it("closes a connection that sends nothing, part of the HTTP/2 preface, or part of its HTTP/1.1 headers", async () => {
+  it("closes a connection that sends nothing, part of the HTTP/2 preface, an HTTP/2 session without a stream, or part of its HTTP/1.1 headers", async () => {
     const before = await metric(t, "tessera_connection_timeouts_total", { kind: "headers" });
     const silent = await rawConnect(t.server.port);
     const partialPreface = await rawConnect(t.server.port);
     partialPreface.write("PRI * HTTP/2.0\r\n");
+    const noStream = (await rawH2(t.server.port)).socket;
     const partialHeaders = await rawConnect(t.server.port);
     partialHeaders.write(`POST /tessera.sessions.v1.SessionService/ListSessions HTTP/1.1\r\nhost: tessera\r\n`);
-    for (const socket of [silent, partialPreface, partialHeaders]) {
+    for (const socket of [silent, partialPreface, noStream, partialHeaders]) {
       expect(await within(closedBy(socket), WAIT_MS)).toBe(true);
     }
-    expect(await metric(t, "tessera_connection_timeouts_total", { kind: "headers" })).toBe(before + 3);
+    expect(await metric(t, "tessera_connection_timeouts_total", { kind: "headers" })).toBe(before + 4);
   });
 
   it("closes an HTTP/1.1 request whose body never finishes, even with a valid API key", async () => {
@@ -148,5 +155,26 @@ describe.each(backends())("connection limits on %s", (backend) => {
     for (const socket of held) socket.destroy();
     await vi.waitFor(() => expect(t.server.stats()).toEqual(NOTHING_HELD), { timeout: WAIT_MS, interval: 10 });
     expect((await fetch(`${t.baseUrl}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("MAX_CONNECTIONS and the open file limit", () => {
+  it("warns at startup when MAX_CONNECTIONS would run into the process's file limit first", () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString("utf8"));
+        done();
+      },
+    });
+    const metrics = createMetrics(() => ({ total: 0, idle: 0, waiting: 0 }));
+    const warned = (maxConnections: string) => {
+      lines.length = 0;
+      serverOptions(parseConfig({ MAX_CONNECTIONS: maxConnections }), metrics, createLogger("warn", sink));
+      return lines.some((line) => line.includes("open file limit"));
+    };
+    const limit = openFileLimit();
+    expect(warned("1000000")).toBe(limit !== undefined && limit < 1_000_256);
+    expect(warned("10")).toBe(limit !== undefined && limit < 266);
   });
 });
