@@ -14,14 +14,16 @@ export interface Http1Connections {
   adopt(socket: net.Socket, firstRequest: () => void): void;
   /** Stops keep-alive: idle connections close now, busy ones after their last response. */
   drain(): void;
-  /** Connections tracked and requests in flight on them. */
-  stats(): { sockets: number; inFlight: number };
+  /** Connections tracked, requests in flight on them, and body deadlines pending (each holds its request). */
+  stats(): { sockets: number; inFlight: number; bodyDeadlines: number };
 }
 
 interface SocketState {
   inFlight: number;
   firstRequest: (() => void) | undefined;
   idle: NodeJS.Timeout | undefined;
+  /** Body deadlines of the requests in flight: pipelined ones behind a lost socket never see their response close. */
+  readonly bodies: Set<NodeJS.Timeout>;
 }
 
 /**
@@ -34,6 +36,11 @@ export function trackHttp1(server: http.Server, limits: ServerLimits, events: Se
   const sockets = new Map<net.Socket, SocketState>();
   let draining = false;
   let inFlight = 0;
+  let bodyDeadlines = 0;
+  const forget = (state: SocketState, body: NodeJS.Timeout) => {
+    clearTimeout(body);
+    if (state.bodies.delete(body)) bodyDeadlines -= 1;
+  };
 
   server.prependListener("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket;
@@ -48,16 +55,20 @@ export function trackHttp1(server: http.Server, limits: ServerLimits, events: Se
     inFlight += 1;
     if (draining) res.setHeader("connection", "close");
     const body = deadline(limits.requestBodyTimeoutMs, () => {
+      forget(state, body);
       if (req.complete) return;
       events.timedOut("body");
       socket.destroy();
     });
-    req.once("end", () => clearTimeout(body));
+    state.bodies.add(body);
+    bodyDeadlines += 1;
+    const bodyDone = () => forget(state, body);
+    req.once("end", bodyDone);
     res.once("finish", () => {
       if (!req.readableEnded && !req.destroyed) discardBody(req);
     });
     res.once("close", () => {
-      clearTimeout(body);
+      bodyDone();
       // Only while the socket is open: its close handler below already forgot it.
       if (sockets.get(socket) !== state) return;
       state.inFlight -= 1;
@@ -76,10 +87,11 @@ export function trackHttp1(server: http.Server, limits: ServerLimits, events: Se
 
   return {
     adopt(socket, firstRequest) {
-      const state: SocketState = { inFlight: 0, firstRequest, idle: undefined };
+      const state: SocketState = { inFlight: 0, firstRequest, idle: undefined, bodies: new Set() };
       sockets.set(socket, state);
       socket.once("close", () => {
         clearTimeout(state.idle);
+        for (const body of state.bodies) forget(state, body);
         inFlight -= state.inFlight;
         sockets.delete(socket);
       });
@@ -90,7 +102,7 @@ export function trackHttp1(server: http.Server, limits: ServerLimits, events: Se
       draining = true;
       for (const [socket, state] of sockets) if (state.inFlight === 0) socket.destroy();
     },
-    stats: () => ({ sockets: sockets.size, inFlight }),
+    stats: () => ({ sockets: sockets.size, inFlight, bodyDeadlines }),
   };
 }
 

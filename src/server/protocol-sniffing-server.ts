@@ -28,6 +28,8 @@ export interface SniffingServerStats {
   readonly refusing: number;
   readonly http1Sockets: number;
   readonly http1InFlight: number;
+  /** Pending HTTP/1.1 body deadlines; each keeps its request (and socket) in memory until it is cleared. */
+  readonly http1BodyDeadlines: number;
   readonly http2Sessions: number;
   readonly http2Streams: number;
 }
@@ -125,6 +127,7 @@ export async function listenSniffing(
         refusing: refusing.size,
         http1Sockets: h1Stats.sockets,
         http1InFlight: h1Stats.inFlight,
+        http1BodyDeadlines: h1Stats.bodyDeadlines,
         http2Sessions: h2Stats.sessions,
         http2Streams: h2Stats.streams,
       };

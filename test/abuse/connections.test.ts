@@ -16,6 +16,7 @@ const NOTHING_HELD = {
   refusing: 0,
   http1Sockets: 0,
   http1InFlight: 0,
+  http1BodyDeadlines: 0,
   http2Sessions: 0,
   http2Streams: 0,
 };
@@ -56,17 +57,26 @@ describe.each(backends())("connection limits on %s", (backend) => {
   });
   afterAll(() => t?.close());
 
-  it("forgets connections that close with pipelined requests in flight: nothing stays tracked", async () => {
-    // A health Watch first, so the 49 pipelined GET /metrics behind it stay in flight.
-    const request = Buffer.concat([
-      WATCH_REQUEST,
-      Buffer.from("GET /metrics HTTP/1.1\r\nhost: tessera\r\n\r\n".repeat(49)),
-    ]);
+  it("forgets connections that close with pipelined requests in flight: nothing stays tracked or held", async () => {
+    const metrics = Buffer.from("GET /metrics HTTP/1.1\r\nhost: tessera\r\n\r\n".repeat(49));
     for (let round = 0; round < 3; round++) {
-      const sockets = await Promise.all(Array.from({ length: 20 }, () => rawConnect(t.server.port)));
-      for (const socket of sockets) socket.write(request);
+      // A health Watch first holds the connection, so the 49 pipelined GET /metrics behind it stay in flight.
+      const held = await Promise.all(Array.from({ length: 20 }, () => rawConnect(t.server.port)));
+      for (const socket of held) socket.write(Buffer.concat([WATCH_REQUEST, metrics]));
       await vi.waitFor(() => expect(t.server.stats().http1InFlight).toBe(20 * 50), { timeout: WAIT_MS, interval: 10 });
-      for (const socket of sockets) socket.destroy();
+      for (const socket of held) socket.destroy();
+      // As the attack ran: 50 GET /metrics, and gone as the first answer comes back.
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const socket = await rawConnect(t.server.port);
+          socket.write(Buffer.concat([metrics, Buffer.from("GET /metrics HTTP/1.1\r\nhost: tessera\r\n\r\n")]));
+          await new Promise<void>((resolve) => socket.once("data", () => resolve()));
+          socket.destroy();
+        }),
+      );
+      // The moment the connections are gone, nothing of theirs is left, not even a pending deadline holding a request.
+      await vi.waitFor(() => expect(t.server.stats().http1Sockets).toBe(0), { timeout: WAIT_MS, interval: 1 });
+      expect(t.server.stats().http1BodyDeadlines).toBe(0);
       await vi.waitFor(() => expect(t.server.stats()).toEqual(NOTHING_HELD), { timeout: WAIT_MS, interval: 10 });
     }
   });
