@@ -13,11 +13,12 @@ import { opsHttpRoutes } from "./ops/ops-http-routes.js";
 import { registerReflection } from "./reflection/index.js";
 import { isPublicProcedure, registerSessionService } from "./routes/index.js";
 import { registerUserService } from "./routes/users/index.js";
-import { apiKeyInterceptor } from "./rpc/api-key.js";
+import { apiKeyInterceptor, createApiKeyRule } from "./rpc/api-key.js";
 import { describe, errorMapperInterceptor } from "./rpc/error-mapper.js";
 import { loggingInterceptor } from "./rpc/logging.js";
 import { createConnectNodeHandler } from "./server/connect-node-handler.js";
 import { listenSniffing, type NodeRequestHandler, type SniffingServer } from "./server/protocol-sniffing-server.js";
+import { serverOptions } from "./server/server-options.js";
 import { stytchHttpRoutes } from "./stytch/stytch-routes.js";
 
 /** Parts of the app a test (or an embedding program) may replace. */
@@ -63,21 +64,23 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const context = await createContext(config, overrides);
   const { database, health, keys, logger, sessions, sweeper } = context;
 
+  const apiKeyRule = createApiKeyRule(context.apiKeys, isPublicProcedure);
   const interceptors: Interceptor[] = [
     loggingInterceptor(context.observer),
     errorMapperInterceptor(logger),
-    apiKeyInterceptor(context.apiKeys, isPublicProcedure),
+    apiKeyInterceptor(apiKeyRule),
   ];
   const connectHandler = createConnectNodeHandler({
     routes: (router: ConnectRouter) => {
       registerSessionService(router, { sessions, keys, config });
       registerUserService(router, { users: context.users });
       registerAdminService(router, { keys, templates: context.templates, logger });
-      registerHealthService(router, health, SERVED_SERVICES);
+      registerHealthService(router, { health, watches: context.watches, services: SERVED_SERVICES });
       registerReflection(router, SERVED_FILES);
     },
     interceptors,
     readMaxBytes: config.maxRequestBytes,
+    refusedByHeaders: (procedure, header) => apiKeyRule(procedure, header.get("authorization")) !== undefined,
     onError: (procedure, err) => logger.warn({ procedure, err: describe(err) }, "rpc response not delivered"),
   });
   const httpRoutes: HttpRoute[] = HTTP_ROUTE_FACTORIES.flatMap((factory) => factory(context));
@@ -98,7 +101,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     ...context,
     handler,
     async listen() {
-      server = await listenSniffing(handler, config.port, config.host);
+      server = await listenSniffing(handler, serverOptions(config, context.metrics, logger));
       logger.info({ port: server.port, database: database.kind }, "listening");
       sweeper.start();
       stopKeyRefresh ??= startKeyRefresh(keys, config.keyReloadSeconds * 1_000, logger);

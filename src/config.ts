@@ -72,6 +72,24 @@ export interface Config {
   readonly maxPublishedSigningKeys: number;
   /** Limit of each user metadata object's compact JSON, in UTF-8 bytes. */
   readonly userMetadataMaxBytes: number;
+  /** Most open client connections; more are refused at once. */
+  readonly maxConnections: number;
+  /** Milliseconds a new connection gets to send its first request's headers. */
+  readonly headersTimeoutMs: number;
+  /** Milliseconds a request gets to send its whole body. */
+  readonly requestBodyTimeoutMs: number;
+  /** Milliseconds a connection with no request in flight (HTTP/1.1 keep-alive, HTTP/2 with no open stream) stays open. */
+  readonly idleTimeoutMs: number;
+  /** Most concurrent streams on one HTTP/2 connection (the SETTINGS value sent to clients). */
+  readonly http2MaxConcurrentStreams: number;
+  /** Milliseconds an HTTP/2 client that reset streams gets to answer a PING before its connection is closed. */
+  readonly http2PingTimeoutMs: number;
+  /** Most open health Watch calls on one connection. */
+  readonly healthWatchesPerConnection: number;
+  /** Most open health Watch calls on the whole server. */
+  readonly healthMaxWatches: number;
+  /** Milliseconds a database probe result is reused by health Check, List and /readyz. */
+  readonly healthCacheMs: number;
 }
 
 /** Startup configuration is invalid; `problems` lists every issue found. */
@@ -173,6 +191,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     keyRotationMinIntervalSeconds: int("KEY_ROTATION_MIN_INTERVAL_SECONDS", 60, 0, 86_400),
     maxPublishedSigningKeys: int("MAX_PUBLISHED_SIGNING_KEYS", 10, 2, 1_000),
     userMetadataMaxBytes: int("USER_METADATA_MAX_BYTES", 4096, 2, 1_048_576),
+    maxConnections: int("MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+    headersTimeoutMs: int("HEADERS_TIMEOUT_MS", 10_000, 10, 600_000),
+    requestBodyTimeoutMs: int("REQUEST_BODY_TIMEOUT_MS", 30_000, 10, 3_600_000),
+    idleTimeoutMs: int("IDLE_TIMEOUT_MS", 60_000, 10, 3_600_000),
+    http2MaxConcurrentStreams: int("HTTP2_MAX_CONCURRENT_STREAMS", 100, 1, 10_000),
+    http2PingTimeoutMs: int("HTTP2_PING_TIMEOUT_MS", 10_000, 10, 600_000),
+    healthWatchesPerConnection: int("HEALTH_WATCHES_PER_CONNECTION", 10, 1, 10_000),
+    healthMaxWatches: int("HEALTH_MAX_WATCHES", 1_000, 1, 1_000_000),
+    healthCacheMs: int("HEALTH_CACHE_MS", 1_000, 0, 60_000),
   };
   if (config.listSessionsDefaultPageSize > config.listSessionsMaxPageSize) {
     problems.push("LIST_SESSIONS_DEFAULT_PAGE_SIZE must not be larger than LIST_SESSIONS_MAX_PAGE_SIZE");

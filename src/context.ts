@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { instrumentSessions } from "./metrics/instrument-sessions.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createDatabaseHealth, type DatabaseHealth } from "./ops/database-health.js";
+import { createWatchLimits, type WatchLimits } from "./ops/watch-limits.js";
 import { createRequestObserver, type RequestObserver } from "./rpc/request-observer.js";
 import { createSessions, type Sessions } from "./sessions/session.service.js";
 import { MAX_CREDENTIAL_LENGTH } from "./sessions/session-input.js";
@@ -40,6 +41,8 @@ export interface AppContext {
   readonly sweeper: SessionSweeper;
   /** Whether the database answers, shared by health checks, watches and /readyz. */
   readonly health: DatabaseHealth;
+  /** Caps on health Watch streams (per connection and in total): they are public. */
+  readonly watches: WatchLimits;
   readonly logger: Logger;
   readonly clock: Clock;
   /** Prometheus metrics, in a registry of this app's own. */
@@ -130,7 +133,15 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       metadataMaxBytes: config.userMetadataMaxBytes,
       checkJwt,
     });
-    const health = createDatabaseHealth({ db: database.db, pollIntervalMs: HEALTH_POLL_INTERVAL_MS });
+    const health = createDatabaseHealth({
+      db: database.db,
+      pollIntervalMs: HEALTH_POLL_INTERVAL_MS,
+      cacheMs: config.healthCacheMs,
+    });
+    const watches = createWatchLimits({
+      perConnection: config.healthWatchesPerConnection,
+      total: config.healthMaxWatches,
+    });
     const sweeper = createSessionSweeper({
       db: database.db,
       clock,
@@ -150,6 +161,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       templates,
       sweeper,
       health,
+      watches,
       logger,
       clock,
       metrics,

@@ -39,6 +39,7 @@ export type ErrorReason =
   | "SESSION_JWT_TOO_LARGE"
   | "SESSION_LIMIT_REACHED"
   | "KEY_ROTATION_TOO_SOON"
+  | "TOO_MANY_WATCHES"
   | "SESSION_NOT_FOUND"
   | "SERVICE_NOT_FOUND"
   | "INVALID_SESSION_JWT"
@@ -391,5 +392,20 @@ export class SessionClaimsTooLargeError extends TesseraError {
       `the change would make the custom claims of session ${sessionIds.join(", ")} ${size} bytes, over the limit of ${limit} bytes`,
       { session_ids: sessionIds.join(","), size: String(size), limit: String(limit) },
     );
+  }
+}
+
+/** A caller holds as many long-lived calls of a kind as it may (per connection or on the whole server). */
+export class TooManyCallsError extends TesseraError {
+  constructor(
+    reason: Extract<ErrorReason, "TOO_MANY_WATCHES">,
+    what: string,
+    scope: "connection" | "server",
+    limit: number,
+  ) {
+    super("resource_exhausted", reason, `too many open ${what} on this ${scope} (limit ${limit})`, {
+      scope,
+      limit: String(limit),
+    });
   }
 }

@@ -13,6 +13,13 @@ export interface Metrics {
   sessionCreated(): void;
   /** Counts a revoked session. */
   sessionRevoked(): void;
+  /** Tracks open client connections. */
+  connectionOpened(): void;
+  connectionClosed(): void;
+  /** Counts a connection refused at the connection limit. */
+  connectionRefused(): void;
+  /** Counts a connection or stream closed by a deadline, by which one. */
+  connectionTimedOut(kind: string): void;
 }
 
 /** Creates the metrics; `poolStats` is read at each scrape. */
@@ -66,6 +73,22 @@ export function createMetrics(poolStats: () => PoolStats): Metrics {
       this.set(poolStats().waiting);
     },
   });
+  const connectionsOpen = new Gauge({
+    name: "tessera_connections_open",
+    help: "Open client connections.",
+    registers: [registry],
+  });
+  const connectionsRefused = new Counter({
+    name: "tessera_connections_refused_total",
+    help: "Connections refused because MAX_CONNECTIONS were open.",
+    registers: [registry],
+  });
+  const connectionTimeouts = new Counter({
+    name: "tessera_connection_timeouts_total",
+    help: "Connections (or HTTP/2 streams, for body) closed by a deadline: headers, body, idle or ping.",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+  });
   // The labelled children per method and code, found once: observing then skips prom-client's label hashing.
   const children = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
   return {
@@ -83,5 +106,9 @@ export function createMetrics(poolStats: () => PoolStats): Metrics {
     claimsRejected: (reason) => claimsRejected.inc({ reason }),
     sessionCreated: () => created.inc(),
     sessionRevoked: () => revoked.inc(),
+    connectionOpened: () => connectionsOpen.inc(),
+    connectionClosed: () => connectionsOpen.dec(),
+    connectionRefused: () => connectionsRefused.inc(),
+    connectionTimedOut: (kind) => connectionTimeouts.inc({ kind }),
   };
 }

@@ -4,7 +4,7 @@ import { pingDatabase } from "./database-probe.js";
 
 /** Whether the database answers, now and as it changes. */
 export interface DatabaseHealth {
-  /** Pings the database now. */
+  /** Whether the database answers: a probe at most `cacheMs` old, shared by every caller. */
   serving(): Promise<boolean>;
   /** Yields the status at once and then on every change, until `signal` aborts or close(). */
   watch(signal: AbortSignal): AsyncGenerator<boolean>;
@@ -19,6 +19,8 @@ export interface DatabaseHealthOptions {
   readonly db: Kysely<DatabaseSchema>;
   /** Pause between pings while anyone watches. */
   readonly pollIntervalMs: number;
+  /** How long a probe's result answers serving() (0: only callers that overlap a probe share it). */
+  readonly cacheMs: number;
 }
 
 interface Watcher {
@@ -26,32 +28,37 @@ interface Watcher {
 }
 
 /**
- * One shared poller serves every watch: while at least one client watches,
- * the database is pinged once per interval, however many watchers there are.
+ * One shared probe serves every caller: at most one `select 1` is in flight,
+ * and its result answers Check, List and /readyz for `cacheMs`, so a flood of
+ * probes (they need no API key) costs the database one query per interval.
+ * While at least one client watches, the database is pinged once per poll
+ * interval, however many watchers there are.
  */
 export function createDatabaseHealth(options: DatabaseHealthOptions): DatabaseHealth {
   const watchers = new Set<Watcher>();
-  let latest: boolean | undefined;
+  let latest: { up: boolean; at: number } | undefined;
+  let inFlight: Promise<boolean> | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let pinging = false;
   let closed = false;
   const closedController = new AbortController();
 
+  const probe = (): Promise<boolean> => {
+    inFlight ??= pingDatabase(options.db).then((up) => {
+      latest = { up, at: performance.now() };
+      inFlight = undefined;
+      return up;
+    });
+    return inFlight;
+  };
   const serving = async (): Promise<boolean> => {
-    latest = await pingDatabase(options.db);
-    return latest;
+    if (latest !== undefined && performance.now() - latest.at < options.cacheMs) return latest.up;
+    return probe();
   };
   const wakeAll = () => {
     for (const watcher of watchers) watcher.wake?.();
   };
-  const tick = () => {
-    if (pinging) return; // a slow ping is still out; never stack them
-    pinging = true;
-    void serving().finally(() => {
-      pinging = false;
-      wakeAll();
-    });
-  };
+  // A slow ping is still out on the next tick: the tick shares it, never stacks another.
+  const tick = () => void probe().finally(wakeAll);
 
   return {
     serving,
@@ -76,7 +83,7 @@ export function createDatabaseHealth(options: DatabaseHealthOptions): DatabaseHe
           await new Promise<void>((resolve) => {
             watcher.wake = resolve;
           });
-          current = latest ?? current;
+          current = latest?.up ?? current;
         }
       } finally {
         signal.removeEventListener("abort", onAbort);

@@ -31,18 +31,31 @@ export function bearerKey(header: string | null): string | undefined {
   return match?.[1];
 }
 
-/**
- * Interceptor that requires a valid API key on every procedure except the
- * public ones. Runs before the handler, so a refused call never reaches the database.
- */
-export function apiKeyInterceptor(keys: readonly string[], isPublic: (procedure: string) => boolean): Interceptor {
+/** Why a call may not proceed: the refusal for a non-public procedure without a valid key, else undefined. */
+export type ApiKeyRule = (procedure: string, authorization: string | null) => InvalidApiKeyError | undefined;
+
+/** The API key rule: every procedure except the public ones needs `authorization: Bearer <one of keys>`. */
+export function createApiKeyRule(keys: readonly string[], isPublic: (procedure: string) => boolean): ApiKeyRule {
   const check = createApiKeyCheck(keys);
+  return (procedure, authorization) => {
+    if (isPublic(procedure)) return undefined;
+    const key = bearerKey(authorization);
+    if (key === undefined) return new InvalidApiKeyError("missing API key: send authorization: Bearer <key>");
+    if (!check(key)) return new InvalidApiKeyError("invalid API key");
+    return undefined;
+  };
+}
+
+/**
+ * Interceptor applying the API key rule. Runs before the handler, so a
+ * refused call never reaches the database. The server applies the same rule
+ * to the headers before reading a body (see ConnectNodeHandlerOptions.refusedByHeaders),
+ * so a caller without a key cannot make it wait for one either.
+ */
+export function apiKeyInterceptor(rule: ApiKeyRule): Interceptor {
   return (next) => async (req) => {
-    if (!isPublic(`${req.service.typeName}/${req.method.name}`)) {
-      const key = bearerKey(req.header.get("authorization"));
-      if (key === undefined) throw new InvalidApiKeyError("missing API key: send authorization: Bearer <key>");
-      if (!check(key)) throw new InvalidApiKeyError("invalid API key");
-    }
+    const refusal = rule(`${req.service.typeName}/${req.method.name}`, req.header.get("authorization"));
+    if (refusal !== undefined) throw refusal;
     return next(req);
   };
 }

@@ -1,12 +1,15 @@
 import type http from "node:http";
-import http2 from "node:http2";
+import type http2 from "node:http2";
 import {
   Code,
   ConnectError,
   type ConnectRouter,
   type ConnectRouterOptions,
   createConnectRouter,
+  createContextKey,
+  createContextValues,
 } from "@connectrpc/connect";
+import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
   compressionGzip,
@@ -14,6 +17,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { HttpRequest, HttpResponse } from "../http/http-route.js";
+import { withEmptyMessage } from "./empty-request.js";
 import { withErrorDetail } from "./error-details.js";
 
 /** Options of createConnectNodeHandler. */
@@ -21,23 +25,29 @@ export interface ConnectNodeHandlerOptions extends ConnectRouterOptions {
   readonly routes: (router: ConnectRouter) => void;
   /** Called with a handler failure that could not reach the client (e.g. the client went away). */
   readonly onError: (procedure: string, err: unknown) => void;
+  /**
+   * True when the headers alone show that the interceptors will refuse the
+   * call (no valid API key). Its body is then never read: the interceptors
+   * get one empty message instead and refuse it as usual.
+   */
+  readonly refusedByHeaders?: (procedure: string, header: Headers) => boolean;
 }
+
+/**
+ * The connection a call arrived on (the HTTP/1.1 socket or the HTTP/2
+ * session), in each handler's context values: an identity to count per-connection things by.
+ */
+export const kConnection = createContextKey<object | undefined>(undefined, { description: "connection" });
 
 /** A request handler for Connect, gRPC and gRPC-Web; returns false when no procedure matches the path. */
 export type ConnectNodeHandler = (req: HttpRequest, res: HttpResponse) => boolean;
 
 /**
- * Bytes of an abandoned request body we read and discard to keep the
- * connection usable; a client sending more than this loses the connection.
- */
-const MAX_DISCARD_BYTES = 16 * 1024 * 1024;
-
-/**
  * Serves the router's procedures like connect-node's `connectNodeAdapter`,
- * except for request bodies a handler does not read to the end (a request
- * over `readMaxBytes`): connect-node destroys or ignores those, which on
- * HTTP/1.1 can break the keep-alive connection for the next call and on
- * HTTP/2 leaves a half-open stream that holds shutdown until its deadline.
+ * except that a request body a handler stops reading (a request over
+ * `readMaxBytes`) is left alone rather than destroyed: the server then ends
+ * it cleanly (see http1-connections.ts and http2-sessions.ts), where
+ * connect-node would break the keep-alive connection or leave a half-open stream.
  */
 export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): ConnectNodeHandler {
   const router = createConnectRouter({
@@ -50,18 +60,27 @@ export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): Co
     const handler = handlers.get((req.url ?? "").split("?", 1)[0] ?? "");
     if (handler === undefined) return false;
     const procedure = `${handler.service.typeName}/${handler.method.name}`;
-    const universal = universalRequestFromNodeRequest(
-      req as http.IncomingMessage & http2.Http2ServerRequest,
-      res as http.ServerResponse & http2.Http2ServerResponse,
-      undefined,
-      undefined,
-    );
-    // A handler may answer without reading the whole body (a request over
-    // readMaxBytes, refused up front or part-way); deal with the rest here.
-    res.once("finish", () => {
-      if (!req.readableEnded && !req.destroyed) abandon(req);
-    });
-    handler({ ...universal, body: bodyOf(req) })
+    const connection = "stream" in req ? req.stream.session : req.socket;
+    let universal: UniversalServerRequest;
+    try {
+      universal = universalRequestFromNodeRequest(
+        req as http.IncomingMessage & http2.Http2ServerRequest,
+        res as http.ServerResponse & http2.Http2ServerResponse,
+        undefined,
+        createContextValues().set(kConnection, connection),
+      );
+    } catch {
+      // No authority (an HTTP/1.0 request without Host, an HTTP/2 one without :authority).
+      res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("bad request");
+      return true;
+    }
+    universal = { ...universal, body: bodyOf(req) };
+    if (options.refusedByHeaders?.(procedure, universal.header)) {
+      // HTTP/1.1 cannot tell the client to stop sending: a body not all here yet ends the connection.
+      if (!("stream" in req) && !req.complete) res.setHeader("connection", "close");
+      universal = withEmptyMessage(universal);
+    }
+    handler(universal)
       .then((uRes) =>
         universalResponseToNodeResponse(
           withErrorDetail(uRes, req.headers["content-type"] ?? ""),
@@ -78,25 +97,4 @@ export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): Co
 /** The request body as chunks. Stopping early leaves the request alone (connect-node would destroy it). */
 async function* bodyOf(req: HttpRequest): AsyncGenerator<Uint8Array> {
   for await (const chunk of req.iterator({ destroyOnReturn: false })) yield chunk as Uint8Array;
-}
-
-/**
- * The response is out but the request body was not read to its end. HTTP/2: reset the
- * stream with NO_ERROR, which tells the client to stop sending (RFC 9113,
- * 8.1). HTTP/1.1 has no such signal: read and discard the rest so the
- * keep-alive connection stays usable, up to a bound.
- */
-function abandon(req: HttpRequest): void {
-  if ("stream" in req) {
-    if (!req.stream.closed) req.stream.close(http2.constants.NGHTTP2_NO_ERROR);
-    // Drop what already arrived, or the stream never emits "close".
-    req.resume();
-    return;
-  }
-  let discarded = 0;
-  req.on("data", (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > MAX_DISCARD_BYTES) req.socket.destroy();
-  });
-  req.resume();
 }

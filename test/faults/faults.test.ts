@@ -87,8 +87,12 @@ describe.runIf(canRunPrivatePostgres())("faults on a private PostgreSQL cluster"
             (e: unknown) => ConnectError.from(e),
           );
         expect(created?.code).toBe(Code.Unavailable);
-        // Readiness follows the database: /readyz answers 503 and the gRPC health service NOT_SERVING.
-        expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(503);
+        // Readiness follows the database: /readyz answers 503 and the gRPC health service NOT_SERVING
+        // (within HEALTH_CACHE_MS: probes are shared and their result reused that long).
+        await vi.waitFor(async () => expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(503), {
+          timeout: 15_000,
+          interval: 100,
+        });
         const health = createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
         await vi.waitFor(
           async () =>
@@ -117,7 +121,10 @@ describe.runIf(canRunPrivatePostgres())("faults on a private PostgreSQL cluster"
       interval: 20,
     });
     for (const server of servers) {
-      expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
+      await vi.waitFor(async () => expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200), {
+        timeout: 15_000,
+        interval: 100,
+      });
       const health = createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
       await vi.waitFor(
         async () =>

@@ -114,6 +114,46 @@ describe("parseConfig", () => {
       ).toBe(true);
   });
 
+  it("bounds every connection by default, and reads each network limit", () => {
+    expect(parseConfig({})).toMatchObject({
+      maxConnections: 10_000,
+      headersTimeoutMs: 10_000,
+      requestBodyTimeoutMs: 30_000,
+      idleTimeoutMs: 60_000,
+      http2MaxConcurrentStreams: 100,
+      http2PingTimeoutMs: 10_000,
+      healthWatchesPerConnection: 10,
+      healthMaxWatches: 1_000,
+      healthCacheMs: 1_000,
+    });
+    const limits = {
+      MAX_CONNECTIONS: "5",
+      HEADERS_TIMEOUT_MS: "100",
+      REQUEST_BODY_TIMEOUT_MS: "200",
+      IDLE_TIMEOUT_MS: "300",
+      HTTP2_MAX_CONCURRENT_STREAMS: "7",
+      HTTP2_PING_TIMEOUT_MS: "400",
+      HEALTH_WATCHES_PER_CONNECTION: "2",
+      HEALTH_MAX_WATCHES: "3",
+      HEALTH_CACHE_MS: "0",
+    };
+    expect(parseConfig(limits)).toMatchObject({
+      maxConnections: 5,
+      headersTimeoutMs: 100,
+      requestBodyTimeoutMs: 200,
+      idleTimeoutMs: 300,
+      http2MaxConcurrentStreams: 7,
+      http2PingTimeoutMs: 400,
+      healthWatchesPerConnection: 2,
+      healthMaxWatches: 3,
+      healthCacheMs: 0,
+    });
+    // Zero would mean "no limit" to Node for most of these: refused, like anything out of range.
+    const zeros = Object.fromEntries(Object.keys(limits).map((name) => [name, "0"]));
+    const problems = problemsOf({ ...zeros, HEALTH_CACHE_MS: "-1" });
+    expect(problems).toHaveLength(Object.keys(limits).length);
+  });
+
   it("never repeats a rejected API key in its message", () => {
     const err = (() => {
       try {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll } from "vitest";
 import { SessionService } from "../../gen/tessera/sessions/v1/session_service_pb.js";
 import { type App, type AppOverrides, createApp } from "../../src/app.js";
 import { parseConfig } from "../../src/config.js";
+import { type Database, openDatabase } from "../../src/db/database.js";
 import { createLogger } from "../../src/logger.js";
 import type { SniffingServer } from "../../src/server/protocol-sniffing-server.js";
 import { type Backend, createTestDatabase } from "./backends.js";
@@ -33,11 +34,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Starts the real app on 127.0.0.1:0 over a fresh database of `backend`. */
+/**
+ * Starts the real app on 127.0.0.1:0 over a fresh database of `backend`;
+ * `wrapDatabase`, if given, sees the opened database first (to observe the statements it runs).
+ */
 export async function startTestApp(
   backend: Backend,
   env: Record<string, string> = {},
   overrides: Omit<AppOverrides, "logger"> = {},
+  wrapDatabase?: (database: Database) => Database,
 ): Promise<TestApp> {
   const database = await createTestDatabase(backend);
   const config = parseConfig({
@@ -59,6 +64,14 @@ export async function startTestApp(
   });
   let app: App;
   try {
+    if (wrapDatabase !== undefined) {
+      const opened = await openDatabase({
+        databaseUrl: config.databaseUrl,
+        dataDir: config.dataDir,
+        poolSize: config.databasePoolSize,
+      });
+      overrides = { ...overrides, database: wrapDatabase(opened) };
+    }
     app = await createApp(config, { ...overrides, logger: createLogger(config.logLevel, sink) });
   } catch (err) {
     await database.drop();
