@@ -1,10 +1,11 @@
-import { TesseraError } from "../errors.js";
+import { type ErrorReason, TesseraError } from "../errors.js";
 import type { Sessions } from "../sessions/session.service.js";
 import type { Metrics } from "./metrics.js";
 
 /** Reasons that mean the custom claims themselves were refused. */
-const CLAIMS_REASONS: ReadonlySet<string> = new Set([
+const CLAIMS_REASONS: ReadonlySet<ErrorReason> = new Set<ErrorReason>([
   "RESERVED_CLAIM",
+  "RESERVED_NAMESPACE_CLAIM",
   "CLAIMS_TOO_LARGE",
   "INVALID_CLAIMS",
   "CLAIMS_VERSION_MISMATCH",

@@ -14,6 +14,8 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { HttpRequest, HttpResponse } from "../http/http-route.js";
+import { startCallObservation } from "../rpc/logging.js";
+import type { RequestObserver } from "../rpc/request-observer.js";
 import { withErrorDetail } from "./error-details.js";
 
 /** Options of createConnectNodeHandler. */
@@ -21,6 +23,11 @@ export interface ConnectNodeHandlerOptions extends ConnectRouterOptions {
   readonly routes: (router: ConnectRouter) => void;
   /** Called with a handler failure that could not reach the client (e.g. the client went away). */
   readonly onError: (procedure: string, err: unknown) => void;
+  /**
+   * Observes each call from its arrival, so a call the Connect runtime refuses
+   * before any interceptor runs is logged and counted like any other.
+   */
+  readonly observer?: RequestObserver;
 }
 
 /** A request handler for Connect, gRPC and gRPC-Web; returns false when no procedure matches the path. */
@@ -50,26 +57,45 @@ export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): Co
     const handler = handlers.get((req.url ?? "").split("?", 1)[0] ?? "");
     if (handler === undefined) return false;
     const procedure = `${handler.service.typeName}/${handler.method.name}`;
+    const contentType = req.headers["content-type"] ?? "";
+    const requestId = req.headers["x-request-id"];
+    const call =
+      options.observer &&
+      startCallObservation(options.observer, procedure, typeof requestId === "string" ? requestId : undefined);
+    if (call !== undefined) res.setHeader("x-request-id", call.requestId);
     const universal = universalRequestFromNodeRequest(
       req as http.IncomingMessage & http2.Http2ServerRequest,
       res as http.ServerResponse & http2.Http2ServerResponse,
       undefined,
-      undefined,
+      call?.values,
     );
+    // A call that reached the interceptors is already finished; these record one the runtime refused.
+    let status = 0;
+    let carried: ConnectError | undefined;
+    const finish = () => call?.finish({ status, error: carried, contentType });
+    res.once("close", finish);
     // A handler may answer without reading the whole body (a request over
     // readMaxBytes, refused up front or part-way); deal with the rest here.
     res.once("finish", () => {
       if (!req.readableEnded && !req.destroyed) abandon(req);
     });
     handler({ ...universal, body: bodyOf(req) })
-      .then((uRes) =>
-        universalResponseToNodeResponse(
-          withErrorDetail(uRes, req.headers["content-type"] ?? ""),
+      .then((uRes) => {
+        status = uRes.status;
+        // An error without a body (such as 415 for an unknown content type) is known now.
+        if (uRes.body === undefined && status !== 200) finish();
+        return universalResponseToNodeResponse(
+          withErrorDetail(uRes, contentType, (err) => {
+            carried = err;
+            finish();
+          }),
           res as http.ServerResponse & http2.Http2ServerResponse,
-        ),
-      )
+        );
+      })
       .catch((err: unknown) => {
-        if (ConnectError.from(err).code !== Code.Aborted) options.onError(procedure, err);
+        const connectErr = ConnectError.from(err);
+        carried ??= connectErr;
+        if (connectErr.code !== Code.Aborted) options.onError(procedure, err);
       });
     return true;
   };

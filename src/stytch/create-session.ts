@@ -22,7 +22,7 @@ export function createSession(deps: StytchDeps): StytchEndpoint {
         attributes: attributesFrom(body),
         roles: rolesFrom(body),
       });
-      return toStytchIssued(issued);
+      return toStytchIssued(issued, deps.timestampPrecision);
     },
   };
 }
@@ -30,7 +30,11 @@ export function createSession(deps: StytchDeps): StytchEndpoint {
 function attributesFrom(body: JsonBody): { ipAddress: string; userAgent: string } {
   const value = given(body, "attributes");
   if (value === undefined) return validAttributes(undefined);
-  if (!isJsonObject(value)) throw new InvalidArgumentError("INVALID_ATTRIBUTES", "attributes must be a JSON object");
+  if (!isJsonObject(value)) {
+    throw new InvalidArgumentError("INVALID_REQUEST_FIELD", "attributes must be a JSON object", {
+      field: "attributes",
+    });
+  }
   return validAttributes({
     ipAddress: optionalString(value, "ip_address") ?? "",
     userAgent: optionalString(value, "user_agent") ?? "",
@@ -41,7 +45,7 @@ function rolesFrom(body: JsonBody): readonly string[] {
   const value = given(body, "roles");
   if (value === undefined) return [];
   if (!Array.isArray(value) || !value.every((role) => typeof role === "string")) {
-    throw new InvalidArgumentError("INVALID_ROLES", "roles must be a list of strings");
+    throw new InvalidArgumentError("INVALID_REQUEST_FIELD", "roles must be a list of strings", { field: "roles" });
   }
   return validRoles(value);
 }

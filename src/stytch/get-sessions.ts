@@ -9,7 +9,7 @@ export function getSessions(deps: StytchDeps): StytchEndpoint {
     path: "/v1/sessions",
     async handle({ query }) {
       const sessions = await deps.sessions.list(validUserId(query.get("user_id") ?? ""));
-      return { sessions: sessions.map(toStytchSession) };
+      return { sessions: sessions.map((session) => toStytchSession(session, deps.timestampPrecision)) };
     },
   };
 }

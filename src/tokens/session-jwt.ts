@@ -1,6 +1,6 @@
 import { compactVerify, decodeProtectedHeader, errors as joseErrors, SignJWT } from "jose";
 import type { JsonObject } from "../claims/json.js";
-import type { Clock } from "../clock.js";
+import { type Clock, rfc3339 } from "../clock.js";
 import type { JwtProfile } from "../config.js";
 import { InvalidSessionJwtError } from "../errors.js";
 import type { KeyStore } from "../keys/key-store.js";
@@ -15,7 +15,10 @@ export interface SessionJwtOptions {
   readonly namespace: string;
   readonly keys: KeyStore;
   readonly clock: Clock;
-  /** `stytch` mints `aud` as a list and adds `authentication_factors` to the session claim, as Stytch does. */
+  /**
+   * `stytch` mints `aud` as a list, adds `authentication_factors` to the session
+   * claim and writes its timestamps in whole seconds, as Stytch does.
+   */
   readonly profile?: JwtProfile;
 }
 
@@ -42,6 +45,7 @@ export function createSessionJwts(options: SessionJwtOptions): SessionJwts {
   const sessionClaim = `${options.namespace}session`;
   const decoder = new TextDecoder();
   const stytch = options.profile === "stytch";
+  const precision = stytch ? "seconds" : "milliseconds";
 
   return {
     async mint(session) {
@@ -52,9 +56,9 @@ export function createSessionJwts(options: SessionJwtOptions): SessionJwts {
         ...session.customClaims,
         [sessionClaim]: {
           id: session.id,
-          started_at: session.startedAt.toISOString(),
-          last_accessed_at: session.lastAccessedAt.toISOString(),
-          expires_at: session.expiresAt.toISOString(),
+          started_at: rfc3339(session.startedAt, precision),
+          last_accessed_at: rfc3339(session.lastAccessedAt, precision),
+          expires_at: rfc3339(session.expiresAt, precision),
           attributes: { ip_address: session.attributes.ipAddress, user_agent: session.attributes.userAgent },
           // Tessera has no login products, so no factor is ever recorded; Stytch's verifiers expect the list.
           ...(stytch ? { authentication_factors: [] } : {}),
