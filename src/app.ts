@@ -5,7 +5,14 @@ import { file_tessera_sessions_v1_session_service } from "../gen/tessera/session
 import { file_tessera_users_v1_user_service } from "../gen/tessera/users/v1/user_service_pb.js";
 import type { Config } from "./config.js";
 import { type AppContext, type ContextOverrides, createContext } from "./context.js";
-import { type HttpRequest, type HttpResponse, type HttpRoute, sendJson } from "./http/http-route.js";
+import {
+  type HttpRequest,
+  type HttpResponse,
+  type HttpRoute,
+  isAmbiguousPath,
+  parseRequestTarget,
+  sendJson,
+} from "./http/http-route.js";
 import { registerAdminService } from "./ops/admin-service.js";
 import { registerHealthService } from "./ops/health-service.js";
 import { startKeyRefresh } from "./ops/key-refresh.js";
@@ -16,6 +23,7 @@ import { registerUserService } from "./routes/users/index.js";
 import { apiKeyInterceptor, createApiKeyRule } from "./rpc/api-key.js";
 import { describe, errorMapperInterceptor } from "./rpc/error-mapper.js";
 import { loggingInterceptor } from "./rpc/logging.js";
+import { removeProtoAccessor } from "./rpc/proto-accessor.js";
 import { createConnectNodeHandler } from "./server/connect-node-handler.js";
 import { listenSniffing, type NodeRequestHandler, type SniffingServer } from "./server/protocol-sniffing-server.js";
 import { serverOptions } from "./server/server-options.js";
@@ -50,17 +58,25 @@ const SERVED_SERVICES = SERVED_FILES.flatMap((file) => file.services.map((servic
 /** Plain HTTP routes, tried in order for paths that are not Connect procedures. */
 const HTTP_ROUTE_FACTORIES: readonly HttpRouteFactory[] = [opsHttpRoutes, stytchHttpRoutes];
 
-/** Tries each plain route; the first that takes the request wins, else a JSON 404. */
+/**
+ * Tries each plain route on the path as sent (never a resolved one); the first
+ * that takes the request wins, else a JSON 400 for an ambiguous path, or a 404.
+ */
 async function routeHttp(routes: readonly HttpRoute[], req: HttpRequest, res: HttpResponse): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://localhost");
+  const target = parseRequestTarget(req.url ?? "/");
+  if (target === undefined) return sendJson(res, 400, { error: "bad request target" });
   for (const route of routes) {
-    if (await route.handle(req, res, url)) return;
+    if (await route.handle(req, res, target)) return;
+  }
+  if (isAmbiguousPath(target.pathname)) {
+    return sendJson(res, 400, { error: "the path must not hold dot segments or encoded slashes" });
   }
   sendJson(res, 404, { error: "not found" });
 }
 
 /** The composition root: builds the context, then wires every handler onto one port. */
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  removeProtoAccessor();
   const context = await createContext(config, overrides);
   const { database, health, keys, logger, sessions, sweeper } = context;
 
@@ -82,6 +98,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     readMaxBytes: config.maxRequestBytes,
     refusedByHeaders: (procedure, header) => apiKeyRule(procedure, header.get("authorization")) !== undefined,
     onError: (procedure, err) => logger.warn({ procedure, err: describe(err) }, "rpc response not delivered"),
+    observer: context.observer,
   });
   const httpRoutes: HttpRoute[] = HTTP_ROUTE_FACTORIES.flatMap((factory) => factory(context));
   // Connect first: an exact path lookup, so RPCs pay nothing for the plain routes.

@@ -23,6 +23,7 @@ export type ErrorKind =
  */
 export type ErrorReason =
   | "RESERVED_CLAIM"
+  | "RESERVED_NAMESPACE_CLAIM"
   | "CLAIMS_TOO_LARGE"
   | "INVALID_CLAIMS"
   | "INVALID_USER_ID"
@@ -90,10 +91,24 @@ export class TesseraError extends Error {
   }
 }
 
-/** A custom claim name that is reserved was set or deleted. */
+/**
+ * A custom claim name that is reserved was set or deleted: a registered JWT
+ * claim (RESERVED_CLAIM), or a name in the service's own namespace, where its
+ * session claim lives (RESERVED_NAMESPACE_CLAIM).
+ */
 export class ReservedClaimError extends TesseraError {
-  constructor(readonly claim: string) {
-    super("invalid_argument", "RESERVED_CLAIM", `custom claim "${claim}" is reserved`, { claim });
+  constructor(
+    readonly claim: string,
+    readonly rule: "registered" | "namespace" = "registered",
+  ) {
+    super(
+      "invalid_argument",
+      rule === "namespace" ? "RESERVED_NAMESPACE_CLAIM" : "RESERVED_CLAIM",
+      rule === "namespace"
+        ? `custom claim "${claim}" is reserved: the namespace is the service's own`
+        : `custom claim "${claim}" is reserved`,
+      { claim },
+    );
   }
 }
 

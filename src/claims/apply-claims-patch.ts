@@ -7,9 +7,10 @@ import { assertClaimsObject, assertClaimsSize, assertJsonClaims, assertNoReserve
 export function applyClaimsPatch(current: JsonObject, patch: JsonObject, policy: ClaimsPolicy): JsonObject {
   assertClaimsObject(current);
   assertClaimsObject(patch);
+  // Checked first, so a name that cannot be carried never reaches an error message.
+  assertJsonClaims(patch, policy);
   // Deleting a reserved claim (null value) is refused too: custom claims never touch those names.
   assertNoReservedClaims(patch, policy);
-  assertJsonClaims(patch, policy);
   const merged = mergePatch(current, patch);
   assertJsonClaims(merged, policy);
   assertClaimsSize(merged, policy);

@@ -17,8 +17,15 @@ export const RESERVED_CLAIMS = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]
 
 const reserved: ReadonlySet<string> = new Set(RESERVED_CLAIMS);
 
+/** Why a top-level claim name is reserved: a registered JWT claim, the policy's namespace, or not at all. */
+export function reservedClaimRule(key: string, policy: ClaimsPolicy): "registered" | "namespace" | undefined {
+  if (reserved.has(key)) return "registered";
+  // An empty namespace means "no namespace reserved", not "every key reserved".
+  if (policy.namespace !== "" && key.startsWith(policy.namespace)) return "namespace";
+  return undefined;
+}
+
 /** True if a top-level claim name is a registered JWT claim or lies in the policy's namespace. */
 export function isReservedClaim(key: string, policy: ClaimsPolicy): boolean {
-  // An empty namespace means "no namespace reserved", not "every key reserved".
-  return reserved.has(key) || (policy.namespace !== "" && key.startsWith(policy.namespace));
+  return reservedClaimRule(key, policy) !== undefined;
 }

@@ -1,7 +1,8 @@
 import { Buffer } from "node:buffer";
 import { ClaimsTooLargeError, InvalidClaimsError, ReservedClaimError } from "../errors.js";
+import { isStorableText } from "../storable-text.js";
 import type { ClaimsPolicy } from "./claims-policy.js";
-import { isReservedClaim } from "./claims-policy.js";
+import { reservedClaimRule } from "./claims-policy.js";
 import type { JsonObject } from "./json.js";
 
 // Keys can be arbitrarily long; error text stays short enough for logs.
@@ -21,7 +22,11 @@ export function assertClaimsObject(value: unknown): asserts value is JsonObject 
   }
 }
 
-/** Throws InvalidClaimsError if claims nest deeper than policy.maxDepth or hold a non-finite number or non-JSON value. */
+/**
+ * Throws InvalidClaimsError if claims nest deeper than policy.maxDepth, or hold
+ * a non-finite number, a non-JSON value, or a key or string with U+0000 or a
+ * lone surrogate (which PostgreSQL's jsonb and UTF-8 cannot carry).
+ */
 export function assertJsonClaims(claims: unknown, policy: ClaimsPolicy): asserts claims is JsonObject {
   assertClaimsObject(claims);
   const root: Location = { parent: undefined, key: "", depth: 1 };
@@ -30,8 +35,14 @@ export function assertJsonClaims(claims: unknown, policy: ClaimsPolicy): asserts
   const pending: Array<{ readonly value: object; readonly at: Location }> = [{ value: claims, at: root }];
   for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
     for (const [key, value] of ownEntries(item.value)) {
+      // The message names where the key is, never the key: its text is what cannot be carried.
+      if (!isStorableText(key)) throw invalidKeyUnder(item.at);
       const at: Location = { parent: item.at, key, depth: item.at.depth + 1 };
-      if (value === null || typeof value === "string" || typeof value === "boolean") continue;
+      if (typeof value === "string") {
+        if (!isStorableText(value)) throw invalidAt(at, UNSTORABLE);
+        continue;
+      }
+      if (value === null || typeof value === "boolean") continue;
       if (typeof value === "number") {
         if (!Number.isFinite(value)) throw invalidAt(at, "is not a finite number");
         continue;
@@ -48,7 +59,8 @@ export function assertJsonClaims(claims: unknown, policy: ClaimsPolicy): asserts
 /** Throws ReservedClaimError for the first top-level key of `claims` that the policy reserves. */
 export function assertNoReservedClaims(claims: JsonObject, policy: ClaimsPolicy): void {
   for (const key of Object.keys(claims)) {
-    if (isReservedClaim(key, policy)) throw new ReservedClaimError(truncate(key));
+    const rule = reservedClaimRule(key, policy);
+    if (rule !== undefined) throw new ReservedClaimError(truncate(key), rule);
   }
 }
 
@@ -72,8 +84,15 @@ function checkDepth(at: Location, policy: ClaimsPolicy): void {
   }
 }
 
+const UNSTORABLE = "holds a NUL character (U+0000) or a lone surrogate";
+
 function invalidAt(at: Location, problem: string): InvalidClaimsError {
   return new InvalidClaimsError(`custom claim at ${quotedPath(at)} ${problem}`, { path: keyPath(at) });
+}
+
+function invalidKeyUnder(parent: Location): InvalidClaimsError {
+  const where = parent.parent === undefined ? "a top-level custom claim name" : `a key in ${quotedPath(parent)}`;
+  return new InvalidClaimsError(`${where} ${UNSTORABLE}`, { path: keyPath(parent) });
 }
 
 function isPlainObject(value: object): boolean {

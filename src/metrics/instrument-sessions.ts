@@ -5,6 +5,7 @@ import type { Metrics } from "./metrics.js";
 /** Reasons that mean the custom claims themselves were refused. */
 const CLAIMS_REASONS: ReadonlySet<ErrorReason> = new Set<ErrorReason>([
   "RESERVED_CLAIM",
+  "RESERVED_NAMESPACE_CLAIM",
   "CLAIMS_TOO_LARGE",
   "INVALID_CLAIMS",
   "CLAIMS_VERSION_MISMATCH",

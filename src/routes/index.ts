@@ -1,5 +1,7 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { SessionService } from "../../gen/tessera/sessions/v1/session_service_pb.js";
+import { strictJsonIntegers } from "../rpc/strict-json-integers.js";
 import { authenticateSession } from "./authenticate-session.js";
 import { createSession } from "./create-session.js";
 import type { RouteDeps } from "./deps.js";
@@ -18,7 +20,7 @@ export function isPublicProcedure(procedure: string): boolean {
 
 /** Registers every SessionService RPC on the router. */
 export function registerSessionService(router: ConnectRouter, deps: RouteDeps): void {
-  router.service(SessionService, {
+  registerMethods(router, SessionService, {
     ...createSession(deps),
     ...authenticateSession(deps),
     ...listSessions(deps),
@@ -27,4 +29,13 @@ export function registerSessionService(router: ConnectRouter, deps: RouteDeps): 
     ...updateSessionClaims(deps),
     ...updateUserSessionsClaims(deps),
   });
+}
+
+/** Registers each method on its own, so its JSON codec can refuse loosely written integers (see strictJsonIntegers). */
+function registerMethods<S extends DescService>(router: ConnectRouter, service: S, impl: ServiceImpl<S>): void {
+  for (const name of Object.keys(service.method) as Array<keyof S["method"] & string>) {
+    const method: DescMethod = service.method[name];
+    // impl[name] implements exactly this method; TypeScript cannot pair the two through the index.
+    router.rpc(method, impl[name] as never, strictJsonIntegers(method.input));
+  }
 }

@@ -39,6 +39,11 @@ export function toConnectError(err: unknown, logger: Logger, procedure: string):
   }
   const domain = toTesseraError(err);
   logUnexpected(domain, logger, { procedure });
+  return connectErrorOf(domain);
+}
+
+/** A domain error as a ConnectError with its code and an ErrorDetail carrying its reason; logs nothing. */
+export function connectErrorOf(domain: TesseraError): ConnectError {
   return new ConnectError(
     domain.message,
     CODES[domain.kind],

@@ -17,6 +17,8 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { HttpRequest, HttpResponse } from "../http/http-route.js";
+import { startCallObservation } from "../rpc/logging.js";
+import type { RequestObserver } from "../rpc/request-observer.js";
 import { withEmptyMessage } from "./empty-request.js";
 import { withErrorDetail } from "./error-details.js";
 
@@ -31,6 +33,11 @@ export interface ConnectNodeHandlerOptions extends ConnectRouterOptions {
    * get one empty message instead and refuse it as usual.
    */
   readonly refusedByHeaders?: (procedure: string, header: Headers) => boolean;
+  /**
+   * Observes each call from its arrival, so a call the Connect runtime refuses
+   * before any interceptor runs is logged and counted like any other.
+   */
+  readonly observer?: RequestObserver;
 }
 
 /**
@@ -61,34 +68,54 @@ export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): Co
     if (handler === undefined) return false;
     const procedure = `${handler.service.typeName}/${handler.method.name}`;
     const connection = "stream" in req ? req.stream.session : req.socket;
+    const contentType = req.headers["content-type"] ?? "";
+    const requestId = req.headers["x-request-id"];
+    const call =
+      options.observer &&
+      startCallObservation(options.observer, procedure, typeof requestId === "string" ? requestId : undefined);
     let universal: UniversalServerRequest;
     try {
       universal = universalRequestFromNodeRequest(
         req as http.IncomingMessage & http2.Http2ServerRequest,
         res as http.ServerResponse & http2.Http2ServerResponse,
         undefined,
-        createContextValues().set(kConnection, connection),
+        (call?.values ?? createContextValues()).set(kConnection, connection),
       );
     } catch {
       // No authority (an HTTP/1.0 request without Host, an HTTP/2 one without :authority).
       res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("bad request");
+      call?.finish({ status: 400, error: undefined, contentType });
       return true;
     }
+    if (call !== undefined) res.setHeader("x-request-id", call.requestId);
     universal = { ...universal, body: bodyOf(req) };
     if (options.refusedByHeaders?.(procedure, universal.header)) {
       // HTTP/1.1 cannot tell the client to stop sending: a body not all here yet ends the connection.
       if (!("stream" in req) && !req.complete) res.setHeader("connection", "close");
       universal = withEmptyMessage(universal);
     }
+    // A call that reached the interceptors is already finished; these record one the runtime refused.
+    let status = 0;
+    let carried: ConnectError | undefined;
+    const finish = () => call?.finish({ status, error: carried, contentType });
+    res.once("close", finish);
     handler(universal)
-      .then((uRes) =>
-        universalResponseToNodeResponse(
-          withErrorDetail(uRes, req.headers["content-type"] ?? ""),
+      .then((uRes) => {
+        status = uRes.status;
+        // An error without a body (such as 415 for an unknown content type) is known now.
+        if (uRes.body === undefined && status !== 200) finish();
+        return universalResponseToNodeResponse(
+          withErrorDetail(uRes, contentType, (err) => {
+            carried = err;
+            finish();
+          }),
           res as http.ServerResponse & http2.Http2ServerResponse,
-        ),
-      )
+        );
+      })
       .catch((err: unknown) => {
-        if (ConnectError.from(err).code !== Code.Aborted) options.onError(procedure, err);
+        const connectErr = ConnectError.from(err);
+        carried ??= connectErr;
+        if (connectErr.code !== Code.Aborted) options.onError(procedure, err);
       });
     return true;
   };

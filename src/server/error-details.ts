@@ -10,13 +10,18 @@ import { withReason } from "../rpc/error-mapper.js";
  * (a request over the size limit, an undecodable message, an unknown
  * compression) the same `ErrorDetail` with a stable reason that Tessera's own
  * errors carry, in each protocol's own error format. Responses that are not
- * errors, or already carry a detail, pass unchanged.
+ * errors, or already carry a detail, pass unchanged. `onError` sees the error
+ * a response carries, as it was raised, while the response is written.
  */
-export function withErrorDetail(res: UniversalServerResponse, requestContentType: string): UniversalServerResponse {
+export function withErrorDetail(
+  res: UniversalServerResponse,
+  requestContentType: string,
+  onError: (err: ConnectError) => void = () => {},
+): UniversalServerResponse {
   if (requestContentType.startsWith("application/grpc-web")) {
     // grpc-web-text (base64) is left as it is: no client of ours speaks it.
     if (requestContentType.startsWith("application/grpc-web-text") || res.body === undefined) return res;
-    return { ...res, body: grpcWebTrailerWithDetail(res.body) };
+    return { ...res, body: grpcWebTrailerWithDetail(res.body, onError) };
   }
   if (requestContentType.startsWith("application/grpc")) {
     const trailer = res.trailer;
@@ -27,22 +32,27 @@ export function withErrorDetail(res: UniversalServerResponse, requestContentType
       header: res.header,
       body: res.body,
       get trailer() {
-        addDetailToTrailer(trailer);
+        addDetailToTrailer(trailer, onError);
         return trailer;
       },
     };
   }
   if (res.status === 200 || res.body === undefined) return res;
-  return { ...res, body: connectErrorWithDetail(res.body, res.header) };
+  return { ...res, body: connectErrorWithDetail(res.body, res.header, onError) };
 }
 
-function addDetailToTrailer(trailer: Headers): void {
+function addDetailToTrailer(trailer: Headers, onError: (err: ConnectError) => void): void {
   const err = findTrailerError(trailer);
-  const detailed = err && withReason(err);
+  if (err === undefined) return;
+  onError(err);
+  const detailed = withReason(err);
   if (detailed !== undefined) setTrailerStatus(trailer, detailed);
 }
 
-async function* grpcWebTrailerWithDetail(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+async function* grpcWebTrailerWithDetail(
+  body: AsyncIterable<Uint8Array>,
+  onError: (err: ConnectError) => void,
+): AsyncGenerator<Uint8Array> {
   for await (const chunk of body) {
     const length = chunk.length >= 5 ? new DataView(chunk.buffer, chunk.byteOffset + 1, 4).getUint32(0) : -1;
     if (length !== chunk.length - 5 || (chunk[0] ?? 0) !== trailerFlag) {
@@ -50,7 +60,7 @@ async function* grpcWebTrailerWithDetail(body: AsyncIterable<Uint8Array>): Async
       continue;
     }
     const trailer = trailerParse(chunk.subarray(5));
-    addDetailToTrailer(trailer);
+    addDetailToTrailer(trailer, onError);
     const data = trailerSerialize(trailer);
     const frame = new Uint8Array(5 + data.length);
     frame[0] = trailerFlag;
@@ -63,6 +73,7 @@ async function* grpcWebTrailerWithDetail(body: AsyncIterable<Uint8Array>): Async
 async function* connectErrorWithDetail(
   body: AsyncIterable<Uint8Array>,
   header: Headers | undefined,
+  onError: (err: ConnectError) => void,
 ): AsyncGenerator<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of body) chunks.push(chunk);
@@ -70,6 +81,7 @@ async function* connectErrorWithDetail(
   let out: Uint8Array = bytes;
   try {
     const err = errorFromJsonBytes(bytes, undefined, new ConnectError("", Code.Unknown));
+    onError(err);
     const detailed = withReason(err);
     if (detailed !== undefined) out = errorToJsonBytes(detailed, {});
   } catch {

@@ -1,11 +1,19 @@
 import { InvalidArgumentError } from "../errors.js";
+import { isStorableText } from "../storable-text.js";
 import type { SessionAttributes } from "./session.js";
 import type { SessionCredential } from "./session.service.js";
 
 /** Shortest and longest session lifetime, in minutes (as Stytch: 5 minutes to a year). */
 export const SESSION_DURATION_MINUTES = { min: 5, max: 527_040, default: 60 } as const;
 
-/** A user id: 1 to 128 characters. */
+/** Most roles a session carries, and the longest role name. */
+const MAX_ROLES = 100;
+const MAX_ROLE_LENGTH = 128;
+
+/** Why text is refused, for messages: they name the field, never its value. */
+const UNSTORABLE = "must not contain NUL characters (U+0000) or lone surrogates";
+
+/** A user id: 1 to 128 characters, with no NUL and no lone surrogate. */
 export function validUserId(userId: string): string {
   const length = [...userId].length;
   if (length < 1 || length > 128) {
@@ -13,6 +21,7 @@ export function validUserId(userId: string): string {
       length: String(length),
     });
   }
+  if (!isStorableText(userId)) throw new InvalidArgumentError("INVALID_USER_ID", `user_id ${UNSTORABLE}`);
   return userId;
 }
 
@@ -29,25 +38,43 @@ export function validDuration(minutes: number | undefined): number | undefined {
   return minutes;
 }
 
-/** Roles: at most 100, each 1 to 128 characters. */
+/** Roles: at most 100, each 1 to 128 characters with no NUL and no lone surrogate. */
 export function validRoles(roles: readonly string[]): readonly string[] {
-  if (roles.length > 100 || roles.some((role) => role.length < 1 || role.length > 128)) {
-    throw new InvalidArgumentError("INVALID_ROLES", "roles must be at most 100 names of 1 to 128 characters");
+  if (roles.length > MAX_ROLES) {
+    throw new InvalidArgumentError("INVALID_ROLES", `roles must be at most ${MAX_ROLES} names`, {
+      problem: "too_many",
+      limit: String(MAX_ROLES),
+    });
+  }
+  for (const [index, role] of roles.entries()) {
+    if (role.length < 1 || role.length > MAX_ROLE_LENGTH || !isStorableText(role)) {
+      throw new InvalidArgumentError(
+        "INVALID_ROLES",
+        `roles[${index}] must be 1 to ${MAX_ROLE_LENGTH} characters and ${UNSTORABLE}`,
+        { problem: "invalid_name", index: String(index) },
+      );
+    }
   }
   return roles;
 }
 
-/** Attributes: ip_address up to 64 characters, user_agent up to 1024. */
+/** Attributes: ip_address up to 64 characters, user_agent up to 1024, neither with NUL or a lone surrogate. */
 export function validAttributes(attributes: { ipAddress: string; userAgent: string } | undefined): SessionAttributes {
   const ipAddress = attributes?.ipAddress ?? "";
   const userAgent = attributes?.userAgent ?? "";
-  if (ipAddress.length > 64 || userAgent.length > 1024) {
+  checkAttribute("ip_address", ipAddress, 64);
+  checkAttribute("user_agent", userAgent, 1024);
+  return { ipAddress, userAgent };
+}
+
+function checkAttribute(field: "ip_address" | "user_agent", value: string, maxLength: number): void {
+  if (value.length > maxLength || !isStorableText(value)) {
     throw new InvalidArgumentError(
       "INVALID_ATTRIBUTES",
-      "attributes.ip_address must be at most 64 characters and attributes.user_agent at most 1024",
+      `attributes.${field} must be at most ${maxLength} characters and ${UNSTORABLE}`,
+      { field },
     );
   }
-  return { ipAddress, userAgent };
 }
 
 /** Longest credential (session token, JWT or session id) accepted; every minted JWT fits (checked in Sessions). */
@@ -59,6 +86,9 @@ type CredentialCase =
   | { case: "sessionId"; value: string }
   | { case: undefined; value?: undefined };
 
+/** The wire name of each credential field, for messages and metadata. */
+const CREDENTIAL_FIELD = { sessionToken: "session_token", sessionJwt: "session_jwt", sessionId: "session_id" } as const;
+
 /** Exactly one non-empty credential; the oneof makes "more than one" impossible on the wire. */
 export function validCredential(credential: CredentialCase): SessionCredential {
   if (credential.case === undefined || credential.value === "") {
@@ -67,8 +97,12 @@ export function validCredential(credential: CredentialCase): SessionCredential {
       "exactly one of session_token, session_jwt (or session_id, where accepted) is required",
     );
   }
+  const field = CREDENTIAL_FIELD[credential.case];
   if (credential.value.length > MAX_CREDENTIAL_LENGTH) {
-    throw new InvalidArgumentError("INVALID_SESSION_CREDENTIAL", "session credential is too long");
+    throw new InvalidArgumentError("INVALID_SESSION_CREDENTIAL", `${field} is too long`, { field });
+  }
+  if (!isStorableText(credential.value)) {
+    throw new InvalidArgumentError("INVALID_SESSION_CREDENTIAL", `${field} ${UNSTORABLE}`, { field });
   }
   switch (credential.case) {
     case "sessionToken":

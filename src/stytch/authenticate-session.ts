@@ -22,7 +22,7 @@ export function authenticateSession(deps: StytchDeps): StytchEndpoint {
         patch,
         expectedClaimsVersion: undefined,
       });
-      return toStytchIssued(issued);
+      return toStytchIssued(issued, deps.timestampPrecision);
     },
   };
 }

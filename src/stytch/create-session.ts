@@ -23,7 +23,7 @@ export function createSession(deps: StytchDeps): StytchEndpoint {
         attributes: attributesFrom(body),
         roles: rolesFrom(body) ?? [],
       });
-      return toStytchIssued(issued);
+      return toStytchIssued(issued, deps.timestampPrecision);
     },
   };
 }
@@ -31,7 +31,11 @@ export function createSession(deps: StytchDeps): StytchEndpoint {
 function attributesFrom(body: JsonBody): { ipAddress: string; userAgent: string } {
   const value = given(body, "attributes");
   if (value === undefined) return validAttributes(undefined);
-  if (!isJsonObject(value)) throw new InvalidArgumentError("INVALID_ATTRIBUTES", "attributes must be a JSON object");
+  if (!isJsonObject(value)) {
+    throw new InvalidArgumentError("INVALID_REQUEST_FIELD", "attributes must be a JSON object", {
+      field: "attributes",
+    });
+  }
   return validAttributes({
     ipAddress: optionalString(value, "ip_address") ?? "",
     userAgent: optionalString(value, "user_agent") ?? "",

@@ -12,7 +12,7 @@ export function getSessions(deps: StytchDeps): StytchEndpoint {
     path: "/v1/sessions",
     async handle({ query }) {
       const page = await deps.sessions.list(validUserId(query.get("user_id") ?? ""));
-      return { sessions: page.sessions.map(toStytchSession) };
+      return { sessions: page.sessions.map((session) => toStytchSession(session, deps.timestampPrecision)) };
     },
   };
 }

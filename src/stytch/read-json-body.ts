@@ -3,8 +3,17 @@ import { StytchHttpError } from "./stytch-error.js";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Reads a request body of at most `maxBytes` as a JSON object; an empty body is `{}`. */
+/** `application/json`, optionally with `charset=utf-8` (any case, optionally quoted), and no other parameter. */
+const JSON_MEDIA_TYPE = /^application\/json[ \t]*(?:;[ \t]*charset[ \t]*=[ \t]*(?:utf-8|"utf-8")[ \t]*)?$/i;
+
+/**
+ * Reads a request body of at most `maxBytes` as a JSON object; an empty body is `{}`.
+ * The body must be declared `application/json`, as every Stytch SDK sends it.
+ */
 export async function readJsonObject(req: HttpRequest, maxBytes: number): Promise<Record<string, unknown>> {
+  if (!JSON_MEDIA_TYPE.test(req.headers["content-type"] ?? "")) {
+    throw new StytchHttpError(400, "bad_request", "the request body must be sent as content-type: application/json");
+  }
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const chunks: Buffer[] = [];

@@ -1,3 +1,5 @@
+import type { TimestampPrecision } from "../clock.js";
+import type { ErrorReason } from "../errors.js";
 import type { KeyStore } from "../keys/key-store.js";
 import type { Sessions } from "../sessions/session.service.js";
 import type { Users } from "../users/user.service.js";
@@ -9,6 +11,8 @@ export interface StytchDeps {
   readonly sessions: Sessions;
   readonly users: Users;
   readonly keys: KeyStore;
+  /** Seconds in the Stytch JWT profile (as Stytch sends them), milliseconds otherwise. */
+  readonly timestampPrecision: TimestampPrecision;
 }
 
 /** The parts of a request an endpoint reads, already authenticated when the endpoint needs it. */
@@ -27,5 +31,7 @@ export interface StytchEndpoint {
   readonly path: string;
   /** True when the endpoint needs no HTTP Basic credentials. */
   readonly public?: boolean;
+  /** Stytch error types this endpoint uses instead of the surface-wide ones (e.g. revoke's own argument errors). */
+  readonly errorTypes?: Readonly<Partial<Record<ErrorReason, string>>>;
   handle(input: StytchInput): Promise<Record<string, unknown>>;
 }

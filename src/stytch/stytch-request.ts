@@ -1,5 +1,5 @@
 import { isJsonObject, type JsonObject } from "../claims/json.js";
-import { InvalidArgumentError, InvalidClaimsError } from "../errors.js";
+import { InvalidArgumentError } from "../errors.js";
 import type { SessionCredential } from "../sessions/session.service.js";
 import { validCredential, validDuration } from "../sessions/session-input.js";
 
@@ -24,7 +24,7 @@ export function given(body: JsonBody, name: string): unknown {
 export function optionalString(body: JsonBody, name: string): string | undefined {
   const value = given(body, name);
   if (value !== undefined && typeof value !== "string") {
-    throw new InvalidArgumentError("INVALID_REQUEST_FIELD", `${name} must be a string`);
+    throw new InvalidArgumentError("INVALID_REQUEST_FIELD", `${name} must be a string`, { field: name });
   }
   return value;
 }
@@ -50,11 +50,13 @@ export function durationFrom(body: JsonBody): number | undefined {
   return validDuration(value);
 }
 
-/** session_custom_claims: a JSON object, or undefined. The claims core checks names, size and depth. */
+/** session_custom_claims: a JSON object, or undefined. The claims core checks names, text, size and depth. */
 export function customClaimsFrom(body: JsonBody): JsonObject | undefined {
   const value = given(body, "session_custom_claims");
   if (value !== undefined && !isJsonObject(value)) {
-    throw new InvalidClaimsError("session_custom_claims must be a JSON object");
+    throw new InvalidArgumentError("INVALID_REQUEST_FIELD", "session_custom_claims must be a JSON object", {
+      field: "session_custom_claims",
+    });
   }
   return value as JsonObject | undefined;
 }

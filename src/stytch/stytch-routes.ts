@@ -1,5 +1,12 @@
 import type { AppContext } from "../context.js";
-import { type HttpRequest, type HttpResponse, type HttpRoute, sendJson } from "../http/http-route.js";
+import {
+  type HttpRequest,
+  type HttpResponse,
+  type HttpRoute,
+  isAmbiguousPath,
+  type RequestTarget,
+  sendJson,
+} from "../http/http-route.js";
 import type { Logger } from "../logger.js";
 import type { RequestObserver } from "../rpc/request-observer.js";
 import { authenticateSession } from "./authenticate-session.js";
@@ -36,14 +43,26 @@ export function stytchEndpoints(deps: StytchDeps): StytchEndpoint[] {
 export function stytchHttpRoutes(parts: AppContext): HttpRoute[] {
   const projectId = parts.config.stytchProjectId;
   if (projectId === undefined) return [];
-  const endpoints = stytchEndpoints({ projectId, sessions: parts.sessions, users: parts.users, keys: parts.keys });
+  const endpoints = stytchEndpoints({
+    projectId,
+    sessions: parts.sessions,
+    users: parts.users,
+    keys: parts.keys,
+    timestampPrecision: parts.config.jwtProfile === "stytch" ? "seconds" : "milliseconds",
+  });
   const checkAuth = createBasicAuthCheck(projectId, parts.apiKeys);
   const maxBytes = parts.config.maxRequestBytes;
   return [
     {
-      async handle(req, res, url) {
-        if (url.pathname !== "/v1" && !url.pathname.startsWith("/v1/")) return false;
-        await serve(req, res, url, { endpoints, checkAuth, maxBytes, logger: parts.logger, observer: parts.observer });
+      async handle(req, res, target) {
+        if (target.pathname !== "/v1" && !target.pathname.startsWith("/v1/")) return false;
+        await serve(req, res, target, {
+          endpoints,
+          checkAuth,
+          maxBytes,
+          logger: parts.logger,
+          observer: parts.observer,
+        });
         return true;
       },
     },
@@ -58,10 +77,12 @@ interface Surface {
   readonly observer: RequestObserver;
 }
 
-async function serve(req: HttpRequest, res: HttpResponse, url: URL, surface: Surface): Promise<void> {
+async function serve(req: HttpRequest, res: HttpResponse, target: RequestTarget, surface: Surface): Promise<void> {
   const method = req.method ?? "GET";
+  // The path is matched as sent: an ambiguous one matches nothing and is refused below.
+  const ambiguous = isAmbiguousPath(target.pathname);
   const matches = surface.endpoints.flatMap((endpoint) => {
-    const params = matchPath(endpoint.path, url.pathname);
+    const params = ambiguous ? undefined : matchPath(endpoint.path, target.pathname);
     return params === undefined ? [] : [{ endpoint, params }];
   });
   const match = matches.find((candidate) => candidate.endpoint.method === method);
@@ -71,18 +92,21 @@ async function serve(req: HttpRequest, res: HttpResponse, url: URL, surface: Sur
   const requestId = observation.requestId;
   try {
     if (match === undefined) {
-      if (matches.length === 0) throw new StytchHttpError(404, "route_not_found", `no route ${url.pathname}`);
+      if (ambiguous) {
+        throw new StytchHttpError(400, "bad_request", "the path must not hold dot segments or encoded slashes");
+      }
+      if (matches.length === 0) throw new StytchHttpError(404, "route_not_found", "no route for this path");
       const allow = matches.map((candidate) => candidate.endpoint.method).join(", ");
       throw new StytchHttpError(405, "method_not_allowed", `${method} is not allowed here; use ${allow}`, { allow });
     }
     if (match.endpoint.public !== true) surface.checkAuth(req.headers.authorization);
     // The SDK sends a body with POST, PUT and DELETE (`{}` for a delete), none with GET.
     const body = method === "GET" ? {} : await readJsonObject(req, surface.maxBytes);
-    const result = await match.endpoint.handle({ body, query: url.searchParams, params: match.params });
+    const result = await match.endpoint.handle({ body, query: target.searchParams, params: match.params });
     sendJson(res, 200, { status_code: 200, request_id: requestId, ...result });
     observation.finish("ok", { surface: "stytch", status: 200 });
   } catch (err) {
-    const { fields, code } = toStytchError(err, surface.logger, route);
+    const { fields, code } = toStytchError(err, surface.logger, route, match?.endpoint.errorTypes);
     const headers = err instanceof StytchHttpError ? { ...err.headers } : {};
     // An unread body would otherwise keep an HTTP/1.1 connection busy; HTTP/2 resets just the stream.
     if (!req.complete && req.httpVersionMajor === 1) headers.connection = "close";

@@ -1,6 +1,6 @@
 import { CompactSign, compactVerify, decodeProtectedHeader, errors as joseErrors } from "jose";
 import type { JsonObject } from "../claims/json.js";
-import type { Clock } from "../clock.js";
+import { type Clock, rfc3339 } from "../clock.js";
 import type { JwtProfile } from "../config.js";
 import { InvalidSessionJwtError } from "../errors.js";
 import type { ActiveKey, KeyStore } from "../keys/key-store.js";
@@ -16,7 +16,10 @@ export interface SessionJwtOptions {
   readonly namespace: string;
   readonly keys: KeyStore;
   readonly clock: Clock;
-  /** `stytch` mints `aud` as a list and adds `authentication_factors` to the session claim, as Stytch does. */
+  /**
+   * `stytch` mints `aud` as a list, adds `authentication_factors` to the session
+   * claim and writes its timestamps in whole seconds, as Stytch does.
+   */
   readonly profile?: JwtProfile;
 }
 
@@ -49,6 +52,7 @@ export function createSessionJwts(options: SessionJwtOptions): SessionJwts {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   const stytch = options.profile === "stytch";
+  const precision = stytch ? "seconds" : "milliseconds";
 
   /** The header and payload JSON of the JWT minted for `session` now: the one serialization both mint and length use. */
   function content(
@@ -61,9 +65,9 @@ export function createSessionJwts(options: SessionJwtOptions): SessionJwts {
       ...session.customClaims,
       [sessionClaim]: {
         id: session.id,
-        started_at: session.startedAt.toISOString(),
-        last_accessed_at: session.lastAccessedAt.toISOString(),
-        expires_at: session.expiresAt.toISOString(),
+        started_at: rfc3339(session.startedAt, precision),
+        last_accessed_at: rfc3339(session.lastAccessedAt, precision),
+        expires_at: rfc3339(session.expiresAt, precision),
         attributes: { ip_address: session.attributes.ipAddress, user_agent: session.attributes.userAgent },
         // Tessera has no login products, so no factor is ever recorded; Stytch's verifiers expect the list.
         ...(stytch ? { authentication_factors: [] } : {}),

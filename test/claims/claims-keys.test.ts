@@ -23,8 +23,8 @@ describe("unusual keys and values are data", () => {
     ["emoji", { "😀": "🎉", "👩‍👩‍👧": { "🔑": "🗝️" } }],
     ["accents and combining marks", { é: "e\u0301", café: "naïve" }],
     ["right-to-left", { مفتاح: "قيمة" }],
-    ["control and escape characters", { "tab\tnew\nline": 'quote" back\\slash', "\u0000": "\u0000" }],
-    ["lone surrogates", { "\uD800": "\uDFFF" }],
+    ["control and escape characters", { "tab\tnew\nline": 'quote" back\\slash', "\u0001\u001f": "\u0001\u007f" }],
+    ["surrogate pairs", { "\uD83D\uDE00": "\uD834\uDD1E" }],
     ["whitespace keys", { " ": " ", "\u00a0": "\u2003" }],
   ];
 
@@ -41,6 +41,44 @@ describe("unusual keys and values are data", () => {
   it("accepts a 1,000-character key within the size limit", () => {
     const key = "k".repeat(1000);
     expect(applyClaimsPatch({}, { [key]: 1 }, policy)).toStrictEqual({ [key]: 1 });
+  });
+});
+
+describe("text PostgreSQL's jsonb and UTF-8 cannot carry is refused, naming where and never what", () => {
+  // U+0000 is refused by jsonb; a lone surrogate has no UTF-8 encoding.
+  const BAD = [
+    ["NUL", `a\u0000${SECRET}`],
+    ["a lone high surrogate", `\uD800${SECRET}`],
+    ["a lone low surrogate", `${SECRET}\uDC00`],
+    ["a reversed pair", `\uDE00\uD83D${SECRET}`],
+  ] as const;
+  const table = BAD.flatMap(([label, bad]) =>
+    (
+      [
+        ["a top-level value", { k: bad }, "/k", 'custom claim at "/k"'],
+        ["a nested value", { o: { p: [1, bad] } }, "/o/p/1", 'custom claim at "/o/p/1"'],
+        ["a top-level key", { [bad]: 1 }, "", "a top-level custom claim name"],
+        ["a nested key", { o: { p: { [bad]: true } } }, "/o/p", 'a key in "/o/p"'],
+        ["a key deleted with null", { [bad]: null }, "", "a top-level custom claim name"],
+      ] as const
+    ).map(([where, claims, path, text]) => ({ label, where, claims, path, text, bad })),
+  );
+
+  it.each(table)("$label in $where, in a patch and at creation", ({ claims, path, text, bad }) => {
+    for (const attempt of [
+      () => applyClaimsPatch({ keep: 1 }, claims as JsonObject, policy),
+      () => validateInitialClaims(claims as JsonObject, policy),
+    ]) {
+      const err = expectClaimsError(attempt, InvalidClaimsError, "INVALID_CLAIMS", [SECRET, bad]);
+      expect(err.message).toBe(`${text} holds a NUL character (U+0000) or a lone surrogate`);
+      expect(err.metadata).toStrictEqual({ path });
+      expect(err.message.isWellFormed() && !err.message.includes("\u0000")).toBe(true);
+    }
+  });
+
+  it("refuses such a key before naming it as reserved", () => {
+    const key = `${policy.namespace}\u0000`;
+    expectClaimsError(() => applyClaimsPatch({}, { [key]: 1 }, policy), InvalidClaimsError, "INVALID_CLAIMS", [key]);
   });
 });
 
@@ -85,7 +123,7 @@ describe("very long keys keep error messages short", () => {
     const err = expectClaimsError(
       () => applyClaimsPatch({}, { [reservedKey]: SECRET }, policy),
       ReservedClaimError,
-      "RESERVED_CLAIM",
+      "RESERVED_NAMESPACE_CLAIM",
       [SECRET, "tail-mark"],
     );
     expect(err.message.length).toBeLessThan(300);

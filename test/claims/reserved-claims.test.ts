@@ -13,7 +13,8 @@ import { deepFreeze, expectClaimsError, SECRET } from "./helpers.js";
 const policy = DEFAULT_CLAIMS_POLICY;
 
 function expectReserved(fn: () => unknown, claim: string): void {
-  const err = expectClaimsError(fn, ReservedClaimError, "RESERVED_CLAIM");
+  const reason = isReservedClaim(claim, { ...policy, namespace: "" }) ? "RESERVED_CLAIM" : "RESERVED_NAMESPACE_CLAIM";
+  const err = expectClaimsError(fn, ReservedClaimError, reason);
   expect(err.claim).toBe(claim);
   expect(err.metadata).toStrictEqual({ claim });
   expect(err.kind).toBe("invalid_argument");

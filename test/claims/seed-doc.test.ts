@@ -63,7 +63,7 @@ describe("seed document: limitations", () => {
     const err = expectClaimsError(
       () => applyClaimsPatch({}, { "https://stytch.com/role": "s3cret-claim-value" }, stytch),
       ReservedClaimError,
-      "RESERVED_CLAIM",
+      "RESERVED_NAMESPACE_CLAIM",
     );
     expect(err.metadata).toStrictEqual({ claim: "https://stytch.com/role" });
   });

@@ -123,6 +123,13 @@ describe.each(backends())("rejected patches via the server on %s", (backend) => 
           for (let i = 1; i < depth; i++) v = { d: v };
           return v;
         }),
+      // U+0000 (which jsonb refuses) in a key or a string, at the top or nested, next to ordinary keys.
+      fc
+        .tuple(jsonObject, fc.string({ maxLength: 3 }), fc.boolean(), fc.boolean())
+        .map(([rest, text, asKey, nested]): JsonObject => {
+          const poisoned: JsonObject = asKey ? { [`${text}\u0000`]: 1 } : { k: `${text}\u0000${text}` };
+          return nested ? { ...rest, n: poisoned } : { ...rest, ...poisoned };
+        }),
     );
     await fc.assert(
       fc.asyncProperty(bad, async (patch) => {
@@ -133,7 +140,9 @@ describe.each(backends())("rejected patches via the server on %s", (backend) => 
             .authenticateSession({ credential: { case: "sessionToken", value: token }, sessionCustomClaims: patch }),
         );
         expect(outcome.code).not.toBe("ok");
-        expect(["RESERVED_CLAIM", "CLAIMS_TOO_LARGE", "INVALID_CLAIMS"]).toContain(outcome.reason);
+        expect(["RESERVED_CLAIM", "RESERVED_NAMESPACE_CLAIM", "CLAIMS_TOO_LARGE", "INVALID_CLAIMS"]).toContain(
+          outcome.reason,
+        );
         expect(await storedSnapshot(t)).toBe(before);
       }),
       { numRuns: 40 },

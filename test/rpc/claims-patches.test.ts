@@ -1,5 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { rawGrpcCall, wire } from "../hostile/hostile-support.js";
 import { backends } from "../support/backends.js";
 import { storedClaims } from "../support/stored-claims.js";
 import { PROTOCOLS, type Protocol, TEST_API_KEY, useTestApp } from "../support/test-app.js";
@@ -130,18 +131,69 @@ describe.each(backends())("custom claims patches through the server on %s", (bac
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });
 
-    it("sent as raw Connect JSON, cannot pollute Object.prototype (protobuf-es drops the key from a Struct)", async () => {
+    // The typed clients below encode with protobuf-es in this process, where the app has removed the
+    // Object.prototype.__proto__ accessor as well (src/rpc/proto-accessor.ts); the raw JSON and hand-built
+    // binary requests after them show the server does not depend on the client for it.
+    it.each(
+      PROTOCOLS,
+    )("arrives intact over %s, nested too, and comes back in every response, the row and the JWT", async (protocol) => {
+      const client = t.client(protocol);
+      const claims = JSON.parse(
+        '{"__proto__": {"polluted": true, "__proto__": {"deep": 1}}, "plain": 1, "list": [{"__proto__": null}]}',
+      ) as JsonObject;
+      const created = await client.createSession({ userId: `proto-${protocol}`, sessionCustomClaims: claims });
+      expect(created.session?.customClaims).toStrictEqual(claims);
+      const patch = JSON.parse('{"__proto__": {"more": 2, "__proto__": {"deep": null}}}') as JsonObject;
+      const authed = await client.authenticateSession({
+        credential: { case: "sessionToken", value: created.sessionToken },
+        sessionCustomClaims: patch,
+      });
+      const expected = JSON.parse(
+        '{"__proto__": {"polluted": true, "more": 2, "__proto__": {}}, "plain": 1, "list": [{"__proto__": null}]}',
+      ) as JsonObject;
+      expect(authed.session?.customClaims).toStrictEqual(expected);
+      expect(authed.session?.claimsVersion).toBe(1n);
+      const listed = await client.listSessions({ userId: `proto-${protocol}` });
+      expect(listed.sessions[0]?.customClaims).toStrictEqual(expected);
+      expect(storedClaims((await storedRow(t, created.session?.sessionId ?? "")).claims_overlay)).toStrictEqual(
+        expected,
+      );
+      expect(jwtPayload(authed.sessionJwt).__proto__).toStrictEqual(expected.__proto__);
+      expect(Object.hasOwn(jwtPayload(authed.sessionJwt), "__proto__")).toBe(true);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(({} as Record<string, unknown>).more).toBeUndefined();
+    });
+
+    it("arrives intact as raw Connect JSON, and comes back in the JSON response", async () => {
       const res = await fetch(`${t.baseUrl}/tessera.sessions.v1.SessionService/CreateSession`, {
         method: "POST",
         headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
         body: '{"userId": "proto-wire", "sessionCustomClaims": {"__proto__": {"polluted": true}, "plain": 1}}',
       });
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { session: { customClaims: Record<string, unknown> } };
-      expect(body.session.customClaims.plain).toBe(1);
-      // protobuf-es stores Struct fields in a plain object, so "__proto__" never reaches the handler.
-      expect(Object.hasOwn(body.session.customClaims, "__proto__")).toBe(false);
+      const text = await res.text();
+      expect(text).toContain('"__proto__":{"polluted":true}');
+      const body = JSON.parse(text) as { session: { sessionId: string; customClaims: Record<string, unknown> } };
+      expect(Object.hasOwn(body.session.customClaims, "__proto__")).toBe(true);
+      expect(storedClaims((await storedRow(t, body.session.sessionId)).claims_overlay)).toStrictEqual(
+        JSON.parse('{"__proto__": {"polluted": true}, "plain": 1}'),
+      );
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it("arrives intact from hand-built gRPC binary, at the top and nested", async () => {
+      const created = await t.client("grpc").createSession({ userId: "proto-binary" });
+      const utf8 = (text: string) => new TextEncoder().encode(text);
+      // Struct { fields: { "__proto__": Value { struct_value: Struct { fields: { "__proto__": Value { bool_value: true } } } } } }
+      const entry = (key: string, value: Uint8Array) =>
+        wire.field(1, wire.concat(wire.field(1, utf8(key)), wire.field(2, value)));
+      const inner = entry("__proto__", new Uint8Array([0x20, 0x01]));
+      const struct = entry("__proto__", wire.field(5, inner));
+      const message = wire.concat(wire.field(1, utf8(created.sessionToken)), wire.field(4, struct));
+      expect(await rawGrpcCall(t.baseUrl, "AuthenticateSession", message)).toMatchObject({ code: "ok" });
+      const row = await storedRow(t, created.session?.sessionId ?? "");
+      expect(storedClaims(row.claims_overlay)).toStrictEqual(JSON.parse('{"__proto__": {"__proto__": true}}'));
+      expect(String(row.claims_version)).toBe("1");
     });
   });
 });

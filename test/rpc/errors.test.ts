@@ -25,15 +25,15 @@ describe.each(backends())("SessionService errors on %s", (backend) => {
     const token = (value: string) => ({ case: "sessionToken", value }) as const;
 
     it.each([
-      ...RESERVED_CLAIMS,
-      "https://tessera.dev/session",
-      "https://tessera.dev/role",
-    ])("RESERVED_CLAIM names %s, at creation and in a patch, also with a null value", async (claim) => {
+      ...RESERVED_CLAIMS.map((claim) => [claim, "RESERVED_CLAIM"]),
+      ["https://tessera.dev/session", "RESERVED_NAMESPACE_CLAIM"],
+      ["https://tessera.dev/role", "RESERVED_NAMESPACE_CLAIM"],
+    ])("%s is refused with %s, at creation and in a patch, also with a null value", async (claim, reason) => {
       const client = t.client(protocol);
       const atCreate = await expectFailure(
         client.createSession({ userId: "u", sessionCustomClaims: { ok: 1, [claim]: "v" } }),
         Code.InvalidArgument,
-        "RESERVED_CLAIM",
+        reason,
       );
       expect(atCreate.metadata).toEqual({ claim });
       expect(atCreate.message).toContain(claim);
@@ -45,7 +45,7 @@ describe.each(backends())("SessionService errors on %s", (backend) => {
             sessionCustomClaims: { [claim]: value },
           }),
           Code.InvalidArgument,
-          "RESERVED_CLAIM",
+          reason,
         );
         expect(inPatch.metadata).toEqual({ claim });
       }
@@ -360,7 +360,7 @@ describe.each(backends())("SessionService errors on %s", (backend) => {
             sessionDurationMinutes: 30,
             sessionCustomClaims: { a: null, "https://tessera.dev/x": null },
           }),
-        "RESERVED_CLAIM",
+        "RESERVED_NAMESPACE_CLAIM",
       );
       await attempt(
         () =>

@@ -160,6 +160,7 @@ describe.each(backends())("stytch REST surface over raw HTTP on %s", (backend) =
     it("answers 400 bad_request for a body that is not UTF-8", async () => {
       const res = await s.fetch("/v1/sessions/authenticate", {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]),
       });
       await expectError(res, 400, "bad_request");
@@ -173,10 +174,10 @@ describe.each(backends())("stytch REST surface over raw HTTP on %s", (backend) =
       await expectError(await post("/v1/sessions/authenticate", ""), 400, "no_session_arguments");
     });
 
-    it("answers 400 invalid_custom_claims for claims that are not an object", async () => {
+    it("answers 400 bad_request for claims that are not an object, as for any field of the wrong type", async () => {
       const created = await s.create({ user_id: newUser() });
       const body = JSON.stringify({ session_token: created.session_token, session_custom_claims: [1] });
-      await expectError(await post("/v1/sessions/authenticate", body), 400, "invalid_custom_claims");
+      await expectError(await post("/v1/sessions/authenticate", body), 400, "bad_request");
     });
 
     it("answers 413 request_too_large for a body over MAX_REQUEST_BYTES", async () => {
@@ -187,8 +188,20 @@ describe.each(backends())("stytch REST surface over raw HTTP on %s", (backend) =
     it.each([
       ["no user_id", {}, "invalid_user_id"],
       ["a user_id that is too long", { user_id: "u".repeat(129) }, "invalid_user_id"],
-      ["roles that are not strings", { user_id: "u", roles: [1] }, "invalid_roles"],
-      ["attributes that are not an object", { user_id: "u", attributes: "x" }, "invalid_attributes"],
+      ["roles that are not strings", { user_id: "u", roles: [1] }, "bad_request"],
+      ["an empty role name", { user_id: "u", roles: [""] }, "invalid_rbac_role_id"],
+      ["101 roles", { user_id: "u", roles: Array.from({ length: 101 }, (_, i) => `r${i}`) }, "too_many_roles"],
+      ["attributes that are not an object", { user_id: "u", attributes: "x" }, "bad_request"],
+      [
+        "an ip_address over 64 characters",
+        { user_id: "u", attributes: { ip_address: "1".repeat(65) } },
+        "invalid_ip_address",
+      ],
+      [
+        "a user_agent over 1024 characters",
+        { user_id: "u", attributes: { user_agent: "a".repeat(1025) } },
+        "invalid_user_agent",
+      ],
       ["a reserved claim", { user_id: "u", session_custom_claims: { sub: "x" } }, "reserved_claims_in_custom_claims"],
       ["a duration of 4 minutes", { user_id: "u", session_duration_minutes: 4 }, "invalid_session_duration_minutes"],
     ])("create answers 400 for %s", async (_name, body, errorType) => {

@@ -110,7 +110,7 @@ describe.each(backends())("the Stytch surface under Tessera's own JWT profile on
     expect(payload).not.toHaveProperty(["https://stytch.com/session"]);
   });
 
-  it("reserves Tessera's namespace, not Stytch's", async () => {
+  it("reserves Tessera's namespace, not Stytch's (with Stytch's error for the service's own namespace)", async () => {
     const created = await s.create({ user_id: "tessera-user-2" });
     await expectStytchError(
       s.client.sessions.authenticate({
@@ -118,7 +118,7 @@ describe.each(backends())("the Stytch surface under Tessera's own JWT profile on
         session_custom_claims: { "https://tessera.dev/x": 1 },
       }),
       400,
-      "reserved_claims_in_custom_claims",
+      "stytch_claims_in_custom_claims",
     );
     const res = await s.client.sessions.authenticate({
       session_token: created.session_token,
