@@ -32,7 +32,7 @@ export function registerSessionService(router: ConnectRouter, deps: RouteDeps): 
 }
 
 /** Registers each method on its own, so its JSON codec can refuse loosely written integers (see strictJsonIntegers). */
-function registerMethods<S extends DescService>(router: ConnectRouter, service: S, impl: ServiceImpl<S>): void {
+export function registerMethods<S extends DescService>(router: ConnectRouter, service: S, impl: ServiceImpl<S>): void {
   for (const name of Object.keys(service.method) as Array<keyof S["method"] & string>) {
     const method: DescMethod = service.method[name];
     // impl[name] implements exactly this method; TypeScript cannot pair the two through the index.

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { UserService } from "../../gen/tessera/users/v1/user_service_pb.js";
 import { expectFailure } from "../rpc/helpers.js";
 import { backends } from "../support/backends.js";
-import { PROTOCOLS, useTestApp } from "../support/test-app.js";
+import { PROTOCOLS, TEST_API_KEY, useTestApp } from "../support/test-app.js";
 import { adminClients, storedSessionsText, storedUserText } from "./helpers.js";
 
 describe.each(backends())("UserService on %s", (backend) => {
@@ -171,6 +171,17 @@ describe.each(backends())("UserService on %s", (backend) => {
       await expectFailure(users.listUsers({ pageToken: "not a token" }), Code.InvalidArgument, "INVALID_PAGE_TOKEN");
       await expectFailure(users.listUsers({ pageToken: "eyJ4IjoxfQ" }), Code.InvalidArgument, "INVALID_PAGE_TOKEN");
       await expectFailure(users.listUsers({ pageSize: -1 }), Code.InvalidArgument, "INVALID_PAGE_SIZE");
+    });
+
+    it("refuses an expected_version not written as a decimal integer in Connect JSON", async () => {
+      const res = await fetch(`${t.baseUrl}/tessera.users.v1.UserService/UpdateUser`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${TEST_API_KEY}` },
+        body: JSON.stringify({ userId: "hex-version", expectedVersion: "0x0" }),
+      });
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(await res.json())).toContain("INVALID_REQUEST_FIELD");
+      expect(await storedUserText(t, "hex-version")).toBe("");
     });
 
     it("needs an API key", async () => {
