@@ -16,8 +16,8 @@ export interface Metrics {
   /** Tracks open client connections. */
   connectionOpened(): void;
   connectionClosed(): void;
-  /** Counts a connection refused at the connection limit. */
-  connectionRefused(): void;
+  /** Counts a connection turned away, by why (`limit`, `accept_error`). */
+  connectionRefused(reason: string): void;
   /** Counts a connection or stream closed by a deadline, by which one. */
   connectionTimedOut(kind: string): void;
 }
@@ -80,7 +80,8 @@ export function createMetrics(poolStats: () => PoolStats): Metrics {
   });
   const connectionsRefused = new Counter({
     name: "tessera_connections_refused_total",
-    help: "Connections refused because MAX_CONNECTIONS were open.",
+    help: "Connections turned away: limit (MAX_CONNECTIONS were open) or accept_error (accept() failed, e.g. EMFILE).",
+    labelNames: ["reason"] as const,
     registers: [registry],
   });
   const connectionTimeouts = new Counter({
@@ -108,7 +109,7 @@ export function createMetrics(poolStats: () => PoolStats): Metrics {
     sessionRevoked: () => revoked.inc(),
     connectionOpened: () => connectionsOpen.inc(),
     connectionClosed: () => connectionsOpen.dec(),
-    connectionRefused: () => connectionsRefused.inc(),
+    connectionRefused: (reason) => connectionsRefused.inc({ reason }),
     connectionTimedOut: (kind) => connectionTimeouts.inc({ kind }),
   };
 }

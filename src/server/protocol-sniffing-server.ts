@@ -72,7 +72,7 @@ export async function listenSniffing(
   const server = net.createServer((socket) => {
     socket.on("error", () => socket.destroy());
     if (sockets.size >= options.maxConnections) {
-      events.connectionRefused();
+      events.connectionRefused("limit");
       refuseConnection(socket, refusing);
       return;
     }
@@ -114,7 +114,7 @@ export async function listenSniffing(
     });
   });
   // A failed accept() (EMFILE: the process is out of file descriptors) loses that one connection, not the process.
-  server.on("error", () => events.connectionRefused());
+  server.on("error", () => events.connectionRefused("accept_error"));
   const address = server.address() as net.AddressInfo;
 
   return {

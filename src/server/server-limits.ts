@@ -14,6 +14,9 @@ export interface ServerLimits {
   readonly http2PingTimeoutMs: number;
 }
 
+/** Why a connection was turned away: MAX_CONNECTIONS, or accept() failing (EMFILE: out of file descriptors). */
+export type RefusalReason = "limit" | "accept_error";
+
 /** Which deadline closed a connection or a stream. */
 export type TimeoutKind = "headers" | "body" | "idle" | "ping";
 
@@ -23,8 +26,8 @@ export interface ServerEvents {
   connectionOpened(): void;
   /** A served connection closed. */
   connectionClosed(): void;
-  /** A connection over maxConnections was refused. */
-  connectionRefused(): void;
+  /** A connection was turned away. */
+  connectionRefused(reason: RefusalReason): void;
   /** A connection (or an HTTP/2 stream, for `body`) was closed by a deadline. */
   timedOut(kind: TimeoutKind): void;
 }

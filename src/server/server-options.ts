@@ -39,13 +39,13 @@ function serverEvents(config: Config, metrics: Metrics, logger: Logger): ServerE
   return {
     connectionOpened: metrics.connectionOpened,
     connectionClosed: metrics.connectionClosed,
-    connectionRefused() {
-      metrics.connectionRefused();
+    connectionRefused(reason) {
+      metrics.connectionRefused(reason);
       unlogged += 1;
       const now = performance.now();
       if (now - lastWarning < REFUSAL_LOG_INTERVAL_MS) return;
       lastWarning = now;
-      logger.warn({ refused: unlogged, max_connections: config.maxConnections }, "connections refused: limit reached");
+      logger.warn({ refused: unlogged, reason, max_connections: config.maxConnections }, "connections refused");
       unlogged = 0;
     },
     timedOut: metrics.connectionTimedOut,

@@ -70,9 +70,10 @@ describe.each(backends())("HTTP/2 limits on %s", (backend) => {
   };
   beforeAll(async () => {
     t = await startTestApp(backend, {
-      HEADERS_TIMEOUT_MS: "300",
-      REQUEST_BODY_TIMEOUT_MS: "400",
-      IDLE_TIMEOUT_MS: "500",
+      // Short, yet with room for the event loop of a busy machine.
+      HEADERS_TIMEOUT_MS: "1000",
+      REQUEST_BODY_TIMEOUT_MS: "1500",
+      IDLE_TIMEOUT_MS: "1000",
       HTTP2_PING_TIMEOUT_MS: "300",
       HTTP2_MAX_CONCURRENT_STREAMS: "8",
     });
