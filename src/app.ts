@@ -69,7 +69,7 @@ async function routeHttp(routes: readonly HttpRoute[], req: HttpRequest, res: Ht
     if (await route.handle(req, res, target)) return;
   }
   if (isAmbiguousPath(target.pathname)) {
-    return sendJson(res, 400, { error: "the path must not hold dot segments or encoded slashes" });
+    return sendJson(res, 400, { error: "the path must not hold dot segments or backslashes" });
   }
   sendJson(res, 404, { error: "not found" });
 }

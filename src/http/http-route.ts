@@ -45,11 +45,13 @@ export function parseRequestTarget(raw: string): RequestTarget | undefined {
 
 /**
  * Whether a raw path could mean another path to a proxy or to a URL parser: a
- * dot segment (`.` or `..`, also percent-encoded, in any case), an encoded
- * slash or backslash, or a backslash (which WHATWG URLs read as a slash).
+ * dot segment (`.` or `..`, also percent-encoded, in any case) or a backslash
+ * (which WHATWG URLs read as a slash). An encoded slash is no separator here:
+ * routes match the raw path and only decode a parameter once matched (the
+ * Stytch SDK sends `/v1/users/team%2Fa` for the user id `team/a`).
  */
 export function isAmbiguousPath(path: string): boolean {
-  if (/%2f|%5c|\\/i.test(path)) return true;
+  if (path.includes("\\")) return true;
   return path.split("/").some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment));
 }
 

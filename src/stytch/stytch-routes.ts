@@ -93,7 +93,7 @@ async function serve(req: HttpRequest, res: HttpResponse, target: RequestTarget,
   try {
     if (match === undefined) {
       if (ambiguous) {
-        throw new StytchHttpError(400, "bad_request", "the path must not hold dot segments or encoded slashes");
+        throw new StytchHttpError(400, "bad_request", "the path must not hold dot segments or backslashes");
       }
       if (matches.length === 0) throw new StytchHttpError(404, "route_not_found", "no route for this path");
       const allow = matches.map((candidate) => candidate.endpoint.method).join(", ");

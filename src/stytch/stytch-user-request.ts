@@ -31,7 +31,7 @@ export function rolesFrom(body: JsonBody): readonly string[] | undefined {
   const value = given(body, "roles");
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((role) => typeof role === "string")) {
-    throw new InvalidArgumentError("INVALID_ROLES", "roles must be a list of strings");
+    throw new InvalidArgumentError("INVALID_REQUEST_FIELD", "roles must be a list of strings", { field: "roles" });
   }
   return validRoles(value);
 }

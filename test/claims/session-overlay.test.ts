@@ -91,7 +91,7 @@ describe("patchSessionOverlay", () => {
   it.each([
     ["a reserved claim set", { iss: SECRET }, ReservedClaimError, "RESERVED_CLAIM"],
     ["a reserved claim deleted", { exp: null }, ReservedClaimError, "RESERVED_CLAIM"],
-    ["a namespaced claim", { "https://tessera.dev/x": SECRET }, ReservedClaimError, "RESERVED_CLAIM"],
+    ["a namespaced claim", { "https://tessera.dev/x": SECRET }, ReservedClaimError, "RESERVED_NAMESPACE_CLAIM"],
     ["a non-finite number", { a: Number.NaN }, InvalidClaimsError, "INVALID_CLAIMS"],
     ["too deep a patch", nestedObject(33), InvalidClaimsError, "INVALID_CLAIMS"],
     ["effective claims over the limit", { big: SECRET.repeat(300) }, ClaimsTooLargeError, "CLAIMS_TOO_LARGE"],

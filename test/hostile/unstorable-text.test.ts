@@ -108,10 +108,11 @@ describe.each(backends())("NUL characters and lone surrogates on %s", (backend) 
   const errorLines = () => t.logs.filter((line) => Number(line.level) >= 50);
 
   /** Runs a call that must be refused with INVALID_ARGUMENT and `reason`, storing nothing and logging no error. */
-  async function expectRefused(call: Promise<unknown>, reason: string, bad: string) {
+  async function expectRefused(call: () => Promise<unknown>, reason: string, bad: string) {
     const before = await storedSnapshot(t);
     const errorsBefore = errorLines().length;
-    const outcome = await outcomeOf(call);
+    // The call starts only now: a rejection must never wait unobserved behind the snapshot.
+    const outcome = await outcomeOf(call());
     expect(outcome).toMatchObject({ code: Code.InvalidArgument, reason });
     expect(outcome.message).not.toContain(MARK);
     expect(outcome.message).not.toContain(bad);
@@ -123,7 +124,7 @@ describe.each(backends())("NUL characters and lone surrogates on %s", (backend) 
     const client = () => createClient(SessionService, WIRES[wireName]?.make(t.baseUrl) as Transport);
 
     it.each(FIELDS)("refuses NUL in %s with %s", async (_field, reason, call) => {
-      await expectRefused(call(client(), token, NUL), reason, NUL);
+      await expectRefused(() => call(client(), token, NUL), reason, NUL);
     });
   });
 
@@ -134,7 +135,7 @@ describe.each(backends())("NUL characters and lone surrogates on %s", (backend) 
 
     it.each(FIELDS)("refuses lone surrogates in %s (%s)", async (_field, reason, call) => {
       const expected = reason === "INVALID_CLAIMS" ? reason : "RPC_INVALID_ARGUMENT";
-      for (const bad of LONE) await expectRefused(call(client(), token, bad), expected, bad);
+      for (const bad of LONE) await expectRefused(() => call(client(), token, bad), expected, bad);
     });
   });
 

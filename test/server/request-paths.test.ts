@@ -61,9 +61,6 @@ const STYTCH_PATHS = [
   "/v1/./sessions",
   "/v1/sessions/%2e",
   "/v1/%2e/sessions/jwks/x",
-  "/v1/sessions%2fjwks",
-  "/v1/sessions%2Fjwks",
-  "/v1/sessions%5cjwks",
 ] as const;
 const OTHER_PATHS = [
   // Not under /v1/ as sent ("/v1\"), but a WHATWG URL reads the backslashes as slashes: /v1/../metrics.

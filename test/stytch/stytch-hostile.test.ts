@@ -163,7 +163,8 @@ describe.each(backends())("the Stytch dialect against hostile input on %s", (bac
     it("every error is Stytch-shaped JSON without a top-level error key, and every success has a JSON body", async () => {
       const created = await s.create({ user_id: newUser() });
       const failures: ReadonlyArray<[Promise<Response>, number, string]> = [
-        [s.fetch("/v1/users/user-1"), 404, "route_not_found"],
+        [s.fetch("/v1/no/such/route"), 404, "route_not_found"],
+        [s.fetch("/v1/users/no-such-user"), 404, "user_not_found"],
         [s.fetch("/v1/sessions/authenticate"), 405, "method_not_allowed"],
         [s.fetch("/v1/sessions", { method: "DELETE", body: "{}" }), 405, "method_not_allowed"],
         [s.fetch("/v1/sessions?user_id=u", { auth: null }), 401, "unauthorized_credentials"],
