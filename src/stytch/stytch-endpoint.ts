@@ -1,4 +1,5 @@
 import type { KeyStore } from "../keys/key-store.js";
+import type { RbacPolicies } from "../rbac/rbac-policies.js";
 import type { Sessions } from "../sessions/session.service.js";
 import type { Users } from "../users/user.service.js";
 import type { JsonBody } from "./stytch-request.js";
@@ -9,6 +10,7 @@ export interface StytchDeps {
   readonly sessions: Sessions;
   readonly users: Users;
   readonly keys: KeyStore;
+  readonly rbac: RbacPolicies;
 }
 
 /** The parts of a request an endpoint reads, already authenticated when the endpoint needs it. */

@@ -7,6 +7,7 @@ import { createBasicAuthCheck } from "./basic-auth.js";
 import { createSession } from "./create-session.js";
 import { deleteUser } from "./delete-user.js";
 import { getJwks } from "./get-jwks.js";
+import { getRbacPolicy } from "./get-rbac-policy.js";
 import { getSessions } from "./get-sessions.js";
 import { getUser } from "./get-user.js";
 import { readJsonObject } from "./read-json-body.js";
@@ -26,6 +27,7 @@ export function stytchEndpoints(deps: StytchDeps): StytchEndpoint[] {
     getUser(deps),
     updateUser(deps),
     deleteUser(deps),
+    getRbacPolicy(deps),
   ];
 }
 
@@ -36,7 +38,13 @@ export function stytchEndpoints(deps: StytchDeps): StytchEndpoint[] {
 export function stytchHttpRoutes(parts: AppContext): HttpRoute[] {
   const projectId = parts.config.stytchProjectId;
   if (projectId === undefined) return [];
-  const endpoints = stytchEndpoints({ projectId, sessions: parts.sessions, users: parts.users, keys: parts.keys });
+  const endpoints = stytchEndpoints({
+    projectId,
+    sessions: parts.sessions,
+    users: parts.users,
+    keys: parts.keys,
+    rbac: parts.rbac,
+  });
   const checkAuth = createBasicAuthCheck(projectId, parts.apiKeys);
   const maxBytes = parts.config.maxRequestBytes;
   return [
