@@ -509,11 +509,9 @@ describe("pluggable roots", () => {
   ];
 
   it("adding a row to the table adds its variable, next to the default ones", () => {
-    const template = compileClaimTemplate<EmailUser>(
-      '{"email": {{ user.email }}, "id": {{ user.user_id }}}',
-      policy,
-      { roots },
-    );
+    const template = compileClaimTemplate<EmailUser>('{"email": {{ user.email }}, "id": {{ user.user_id }}}', policy, {
+      roots,
+    });
     expect(renderClaimTemplate(template, { userId: "u1", email: "a@example.com" })).toStrictEqual({
       email: "a@example.com",
       id: "u1",
