@@ -91,18 +91,46 @@ describe.each(backends())("RBAC through a real server on %s", (backend) => {
     it.each<[string, (p: ReturnType<typeof policyMessage>) => void, string]>([
       [
         "an unknown resource in a permission",
-        (p) => void (p.roles[1]!.permissions[0]!.resourceId = "secrets"),
+        (p) => {
+          p.roles[1]!.permissions[0]!.resourceId = "secrets";
+        },
         "roles[1].permissions[0].resource_id",
       ],
       [
         "an action the resource does not declare",
-        (p) => void p.roles[2]!.permissions[0]!.actions.push("publish"),
+        (p) => {
+          p.roles[2]!.permissions[0]!.actions.push("publish");
+        },
         "roles[2].permissions[0].actions[2]",
       ],
-      ["a duplicate role id", (p) => void (p.roles[2]!.roleId = "reader"), "roles[2]"],
-      ["a malformed resource id", (p) => void (p.resources[1]!.resourceId = "my images"), "resources[1].resource_id"],
-      ["a duplicate resource", (p) => void (p.resources[1]!.resourceId = "documents"), "resources[1]"],
-      ["an empty role id", (p) => void (p.roles[0]!.roleId = ""), "roles[0].role_id"],
+      [
+        "a duplicate role id",
+        (p) => {
+          p.roles[2]!.roleId = "reader";
+        },
+        "roles[2]",
+      ],
+      [
+        "a malformed resource id",
+        (p) => {
+          p.resources[1]!.resourceId = "my images";
+        },
+        "resources[1].resource_id",
+      ],
+      [
+        "a duplicate resource",
+        (p) => {
+          p.resources[1]!.resourceId = "documents";
+        },
+        "resources[1]",
+      ],
+      [
+        "an empty role id",
+        (p) => {
+          p.roles[0]!.roleId = "";
+        },
+        "roles[0].role_id",
+      ],
     ])("refuses %s with INVALID_RBAC_POLICY naming the entry, changing nothing", async (_label, spoil, entry) => {
       const { admin } = adminClients(t, protocol);
       const before = await storedPolicyText(t);
