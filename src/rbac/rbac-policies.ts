@@ -37,9 +37,11 @@ export function createRbacPolicies(deps: RbacPoliciesDeps): RbacPolicies {
       // Validation first, outside any transaction: a bad policy never takes a lock.
       const policy = validateRbacPolicy(document, maxBytes);
       return db.transaction().execute(async (trx) => {
+        // The template row first, then the policy row: the order every writer holding both takes them
+        // (a claims write holds the template, then the policy), so the two cannot deadlock.
+        await templates.checkPolicyChange(trx, policy);
         // FOR UPDATE waits for every check decided under the current policy and holds off new ones.
         await repo.lockPolicy(trx);
-        await templates.checkPolicyChange(trx, policy);
         return repo.writePolicy(trx, policy, clock());
       });
     },

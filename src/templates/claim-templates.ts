@@ -35,11 +35,11 @@ export interface ClaimTemplates {
    */
   baseFor(userId: string, user: User | undefined, version: bigint, db?: Kysely<DatabaseSchema>): Promise<JsonObject>;
   /**
-   * Inside the transaction that sets the RBAC policy (holding its row lock):
-   * when the template reads the policy, takes the template row FOR UPDATE,
-   * refuses the change if a live session's claims would grow past the limit
-   * under `policy`, and raises the template version so claim writes in
-   * flight redo their work. Nothing when the template does not read it.
+   * Inside the transaction that sets the RBAC policy, before it locks the
+   * policy row: takes the template row FOR UPDATE (holding off claim writes)
+   * and, when the template reads the policy, refuses the change if a live
+   * session's claims would grow past the limit under `policy`, and raises the
+   * template version so claim writes in flight redo their work.
    */
   checkPolicyChange(trx: Kysely<DatabaseSchema>, policy: RbacPolicy): Promise<void>;
 }
