@@ -90,7 +90,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     routes: (router: ConnectRouter) => {
       registerSessionService(router, { sessions, keys, config });
       registerUserService(router, { users: context.users });
-      registerAdminService(router, { keys, templates: context.templates, logger });
+      registerAdminService(router, { keys, templates: context.templates, rbac: context.rbac, logger });
       registerHealthService(router, { health, watches: context.watches, services: SERVED_SERVICES });
       registerReflection(router, SERVED_FILES);
     },

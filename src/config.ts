@@ -90,6 +90,10 @@ export interface Config {
   readonly healthMaxWatches: number;
   /** Milliseconds a database probe result is reused by health Check, List and /readyz. */
   readonly healthCacheMs: number;
+  /** The role every session holds (Stytch's `stytch_user`); undefined for none. */
+  readonly rbacDefaultRole: string | undefined;
+  /** Limit of the RBAC policy's compact JSON, in UTF-8 bytes. */
+  readonly rbacPolicyMaxBytes: number;
 }
 
 /** Startup configuration is invalid; `problems` lists every issue found. */
@@ -103,6 +107,8 @@ export class ConfigError extends Error {
 const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ["ES256", "EdDSA", "RS256"];
 const JWT_PROFILES: readonly JwtProfile[] = ["tessera", "stytch"];
 const STYTCH_PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A role id, as the RBAC policy accepts it (src/rbac/validate-rbac-policy.ts). */
+const ROLE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 /** Shortest API key accepted anywhere: configured, read from the key file, or built into a check. */
@@ -158,6 +164,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     if (read(name) !== undefined) problems.push(`${name} cannot be set with JWT_PROFILE=stytch, which fixes it`);
   }
   const claimsNamespace = stytch ? "https://stytch.com/" : (read("CLAIMS_NAMESPACE") ?? "https://tessera.dev/");
+  // Unset: Stytch's `stytch_user` in the Stytch profile, none otherwise; set but empty: none.
+  const rawDefaultRole = env.RBAC_DEFAULT_ROLE?.trim();
+  const rbacDefaultRole =
+    rawDefaultRole === undefined ? (stytch ? "stytch_user" : undefined) : rawDefaultRole || undefined;
+  if (rbacDefaultRole !== undefined && !ROLE_ID.test(rbacDefaultRole)) {
+    problems.push("RBAC_DEFAULT_ROLE must be 1 to 128 letters, digits, '_', '-', '.' or ':' (or empty for none)");
+  }
 
   const config: Config = {
     port: int("PORT", 8080, 0, 65535),
@@ -200,6 +213,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     healthWatchesPerConnection: int("HEALTH_WATCHES_PER_CONNECTION", 10, 1, 10_000),
     healthMaxWatches: int("HEALTH_MAX_WATCHES", 1_000, 1, 1_000_000),
     healthCacheMs: int("HEALTH_CACHE_MS", 1_000, 0, 60_000),
+    rbacDefaultRole,
+    rbacPolicyMaxBytes: int("RBAC_POLICY_MAX_BYTES", 32_768, 64, 1_048_576),
   };
   if (config.listSessionsDefaultPageSize > config.listSessionsMaxPageSize) {
     problems.push("LIST_SESSIONS_DEFAULT_PAGE_SIZE must not be larger than LIST_SESSIONS_MAX_PAGE_SIZE");

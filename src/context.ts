@@ -10,6 +10,7 @@ import { instrumentSessions } from "./metrics/instrument-sessions.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createDatabaseHealth, type DatabaseHealth } from "./ops/database-health.js";
 import { createWatchLimits, type WatchLimits } from "./ops/watch-limits.js";
+import { createRbacPolicies, type RbacPolicies } from "./rbac/rbac-policies.js";
 import { createRequestObserver, type RequestObserver } from "./rpc/request-observer.js";
 import { createSessions, type Sessions } from "./sessions/session.service.js";
 import { MAX_CREDENTIAL_LENGTH } from "./sessions/session-input.js";
@@ -37,6 +38,8 @@ export interface AppContext {
   readonly users: Users;
   /** The project's custom claim template. */
   readonly templates: ClaimTemplates;
+  /** The project's RBAC policy, which authorization checks decide by. */
+  readonly rbac: RbacPolicies;
   /** Deletes expired and long-revoked sessions; its timer runs from listen() to close(). */
   readonly sweeper: SessionSweeper;
   /** Whether the database answers, shared by health checks, watches and /readyz. */
@@ -111,7 +114,9 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     const metrics = createMetrics(() => database.poolStats());
     // Every JWT minted must be accepted back where a credential is read.
     const checkJwt = jwtLengthCheck(jwts, MAX_CREDENTIAL_LENGTH);
-    const templates = createClaimTemplates({ db: database.db, clock, claimsPolicy, checkJwt });
+    const defaultRole = config.rbacDefaultRole;
+    const templates = createClaimTemplates({ db: database.db, clock, claimsPolicy, checkJwt, defaultRole });
+    const rbac = createRbacPolicies({ db: database.db, clock, maxBytes: config.rbacPolicyMaxBytes, templates });
     const sessions = instrumentSessions(
       createSessions({
         db: database.db,
@@ -122,6 +127,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
         maxSessionsPerUser: config.maxSessionsPerUser,
         // Every JWT minted must be accepted back where a credential is read.
         maxJwtLength: MAX_CREDENTIAL_LENGTH,
+        defaultRole,
       }),
       metrics,
     );
@@ -132,6 +138,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       templates,
       metadataMaxBytes: config.userMetadataMaxBytes,
       checkJwt,
+      defaultRole,
     });
     const health = createDatabaseHealth({
       db: database.db,
@@ -159,6 +166,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       sessions,
       users,
       templates,
+      rbac,
       sweeper,
       health,
       watches,

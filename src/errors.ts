@@ -15,6 +15,7 @@ export type ErrorKind =
   | "unavailable"
   | "failed_precondition"
   | "resource_exhausted"
+  | "permission_denied"
   | "internal";
 
 /**
@@ -33,7 +34,7 @@ export type ErrorReason =
   | "MISSING_SESSION_CREDENTIAL"
   | "TOO_MANY_SESSION_CREDENTIALS"
   | "INVALID_SESSION_CREDENTIAL"
-  | "UNSUPPORTED_AUTHORIZATION_CHECK"
+  | "INVALID_AUTHORIZATION_CHECK"
   | "INVALID_REQUEST_FIELD"
   | "INVALID_PAGE_SIZE"
   | "INVALID_PAGE_TOKEN"
@@ -58,6 +59,9 @@ export type ErrorReason =
   | "UNSUPPORTED_USER_FIELD"
   | "INVALID_PAGE_TOKEN"
   | "INVALID_PAGE_SIZE"
+  | "INVALID_RBAC_POLICY"
+  | "RBAC_POLICY_TOO_LARGE"
+  | "PERMISSION_DENIED"
   | "INTERNAL";
 
 /** Reasons an InvalidArgumentError may carry: request arguments that are missing or out of range. */
@@ -70,7 +74,7 @@ export type InvalidArgumentReason = Extract<
   | "MISSING_SESSION_CREDENTIAL"
   | "TOO_MANY_SESSION_CREDENTIALS"
   | "INVALID_SESSION_CREDENTIAL"
-  | "UNSUPPORTED_AUTHORIZATION_CHECK"
+  | "INVALID_AUTHORIZATION_CHECK"
   | "INVALID_REQUEST_FIELD"
   | "INVALID_PAGE_TOKEN"
   | "INVALID_PAGE_SIZE"
@@ -422,5 +426,45 @@ export class TooManyCallsError extends TesseraError {
       scope,
       limit: String(limit),
     });
+  }
+}
+
+/** An RBAC policy that cannot be set; names the offending entry (e.g. `roles[1].permissions[0]`), and nothing changes. */
+export class InvalidRbacPolicyError extends TesseraError {
+  constructor(
+    readonly entry: string,
+    detail: string,
+  ) {
+    super("invalid_argument", "INVALID_RBAC_POLICY", `invalid RBAC policy at ${entry}: ${detail}`, { entry });
+  }
+}
+
+/** An RBAC policy whose compact JSON is over RBAC_POLICY_MAX_BYTES. */
+export class RbacPolicyTooLargeError extends TesseraError {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(
+      "invalid_argument",
+      "RBAC_POLICY_TOO_LARGE",
+      `the RBAC policy is ${size} bytes, over the limit of ${limit} bytes`,
+      {
+        size: String(size),
+        limit: String(limit),
+      },
+    );
+  }
+}
+
+/** An authorization check denied: none of the session's roles grants the action on the resource; nothing was written. */
+export class PermissionDeniedError extends TesseraError {
+  constructor(resourceId: string, action: string) {
+    super(
+      "permission_denied",
+      "PERMISSION_DENIED",
+      "The User is not authorized to perform the requested action on that resource.",
+      { resource_id: resourceId, action },
+    );
   }
 }

@@ -49,12 +49,21 @@ export interface ClaimTemplateTable {
   updated_at: Date | null;
 }
 
+/** Table `rbac_policy`: exactly one row (id 1), the policy document as Stytch shapes it (src/rbac/rbac-policy.ts). */
+export interface RbacPolicyTable {
+  id: number;
+  policy: Jsonb<Record<string, unknown>>;
+  version: ColumnType<string | number | bigint, string | number | bigint | undefined, string | number | bigint>;
+  updated_at: Date | null;
+}
+
 /** All tables, for `Kysely<DatabaseSchema>`. */
 export interface DatabaseSchema {
   sessions: SessionsTable;
   signing_keys: SigningKeysTable;
   users: UsersTable;
   claim_template: ClaimTemplateTable;
+  rbac_policy: RbacPolicyTable;
 }
 
 /** A row of `sessions` as read. */

@@ -4,13 +4,16 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { AdminService, type ClaimTemplateSchema } from "../../gen/tessera/admin/v1/admin_service_pb.js";
 import type { KeyStore } from "../keys/key-store.js";
 import type { Logger } from "../logger.js";
+import type { RbacPolicies } from "../rbac/rbac-policies.js";
 import type { StoredClaimTemplate } from "../templates/claim-template.repository.js";
 import type { ClaimTemplates } from "../templates/claim-templates.js";
+import { policyDocumentOf, toRbacPolicyResponse } from "./rbac-policy-message.js";
 
 /** What AdminService needs from the app. */
 export interface AdminDeps {
   readonly keys: KeyStore;
   readonly templates: ClaimTemplates;
+  readonly rbac: RbacPolicies;
   readonly logger: Logger;
 }
 
@@ -39,6 +42,14 @@ export function registerAdminService(router: ConnectRouter, deps: AdminDeps): vo
     },
     async getClaimTemplate() {
       return { claimTemplate: toClaimTemplateMessage(await deps.templates.get()) };
+    },
+    async setRbacPolicy(req) {
+      const stored = await deps.rbac.set(policyDocumentOf(req.policy));
+      deps.logger.info({ version: String(stored.version) }, "RBAC policy set");
+      return toRbacPolicyResponse(stored);
+    },
+    async getRbacPolicy() {
+      return toRbacPolicyResponse(await deps.rbac.get());
     },
   });
 }

@@ -1,5 +1,5 @@
 import type { AuthenticateSessionInput } from "../sessions/session.service.js";
-import { validCredential, validDuration } from "../sessions/session-input.js";
+import { validAuthorizationCheck, validCredential, validDuration } from "../sessions/session-input.js";
 import type { RouteDeps, SessionServiceImpl } from "./deps.js";
 import { toSessionMessage } from "./session-message.js";
 
@@ -13,11 +13,15 @@ export function authenticateSession(deps: RouteDeps): Pick<SessionServiceImpl, "
         durationMinutes: validDuration(req.sessionDurationMinutes),
         patch: req.sessionCustomClaims,
         expectedClaimsVersion: req.expectedClaimsVersion,
+        authorizationCheck: validAuthorizationCheck(req.authorizationCheck),
       });
       return {
         session: toSessionMessage(issued.session),
         sessionToken: issued.sessionToken ?? "",
         sessionJwt: issued.sessionJwt,
+        ...(issued.verdict === undefined
+          ? {}
+          : { verdict: { authorized: issued.verdict.authorized, grantingRoles: [...issued.verdict.grantingRoles] } }),
       };
     },
   };

@@ -13,6 +13,7 @@ const CODES: Readonly<Record<ErrorKind, Code>> = {
   unavailable: Code.Unavailable,
   failed_precondition: Code.FailedPrecondition,
   resource_exhausted: Code.ResourceExhausted,
+  permission_denied: Code.PermissionDenied,
   internal: Code.Internal,
 };
 

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "../errors.js";
+import type { AuthorizationCheck } from "../rbac/rbac-policy.js";
 import { isStorableText } from "../storable-text.js";
 import type { SessionAttributes } from "./session.js";
 import type { SessionCredential } from "./session.service.js";
@@ -112,4 +113,25 @@ export function validCredential(credential: CredentialCase): SessionCredential {
     case "sessionId":
       return { kind: "id", sessionId: credential.value };
   }
+}
+
+/** An authorization check: `resource_id` and `action`, each 1 to 128 characters; undefined when not given. */
+export function validAuthorizationCheck(
+  check: { readonly resourceId: unknown; readonly action: unknown } | undefined,
+): AuthorizationCheck | undefined {
+  if (check === undefined) return undefined;
+  const { resourceId, action } = check;
+  for (const [name, value] of [
+    ["resource_id", resourceId],
+    ["action", action],
+  ] as const) {
+    if (typeof value !== "string" || value.length < 1 || value.length > 128) {
+      throw new InvalidArgumentError(
+        "INVALID_AUTHORIZATION_CHECK",
+        `authorization_check.${name} must be a string of 1 to 128 characters`,
+        { field: `authorization_check.${name}` },
+      );
+    }
+  }
+  return { resourceId: resourceId as string, action: action as string };
 }

@@ -105,6 +105,8 @@ export interface SessionChange {
   readonly durationMinutes: number | undefined;
   /** The new overlay and version; undefined when the claims do not change. */
   readonly claims: { readonly overlay: ClaimsOverlay; readonly claimsVersion: bigint } | undefined;
+  /** When an authorization check was decided: the RBAC policy version it was decided under. */
+  readonly policyVersion?: bigint | undefined;
 }
 
 /**
@@ -112,7 +114,9 @@ export interface SessionChange {
  * row still has `expectedVersion`, is active at greatest(last_accessed_at, now)
  * (which becomes the new last_accessed_at when `access`), and, when the
  * claims change, while the claim template is still at `templateVersion` (held
- * with FOR KEY SHARE for the statement, see claim-template.repository.ts).
+ * with FOR KEY SHARE for the statement, see claim-template.repository.ts),
+ * and, with `policyVersion`, while the RBAC policy is still at that version
+ * (held the same way, see rbac-policy.repository.ts).
  * PostgreSQL re-checks the WHERE on the latest row version after any lock
  * wait, so a concurrent patch, user change, revoke or expiry makes it match
  * nothing: undefined, and nothing is written.
@@ -126,9 +130,11 @@ export async function updateIfVersion(
   change: SessionChange,
 ): Promise<StoredSession | undefined> {
   const accessed = accessedAt(now);
-  // The CTE runs (and holds the template) only when the WHERE below refers to it, i.e. when the claims change.
+  // A CTE runs (and holds its row) only when the WHERE below refers to it: the template when the claims change,
+  // the policy when a check was decided.
   let query = db
     .with("held_template", (w) => w.selectFrom("claim_template").select("version").where("id", "=", 1).forKeyShare())
+    .with("held_policy", (w) => w.selectFrom("rbac_policy").select("version").where("id", "=", 1).forKeyShare())
     .updateTable("sessions")
     .set({
       ...(change.access ? { last_accessed_at: accessed } : {}),
@@ -145,6 +151,9 @@ export async function updateIfVersion(
     .where(activeAt(accessed));
   if (change.claims !== undefined) {
     query = query.where(sql<string>`(select version from held_template)`, "=", templateVersion.toString());
+  }
+  if (change.policyVersion !== undefined) {
+    query = query.where(sql<string>`(select version from held_policy)`, "=", change.policyVersion.toString());
   }
   const row = await query.returningAll().returning([USER_RECORD, TEMPLATE_VERSION]).executeTakeFirst();
   return row && toStoredSession(row);

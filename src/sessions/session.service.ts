@@ -10,7 +10,15 @@ import {
 } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
-import { ClaimsVersionMismatchError, SessionLimitReachedError, SessionNotFoundError } from "../errors.js";
+import {
+  ClaimsVersionMismatchError,
+  PermissionDeniedError,
+  SessionLimitReachedError,
+  SessionNotFoundError,
+} from "../errors.js";
+import { checkPermission } from "../rbac/permission-check.js";
+import type { AuthorizationCheck, AuthorizationVerdict } from "../rbac/rbac-policy.js";
+import * as rbacRepo from "../rbac/rbac-policy.repository.js";
 import * as templateRepo from "../templates/claim-template.repository.js";
 import type { ClaimTemplates } from "../templates/claim-templates.js";
 import { jwtLengthCheck } from "../tokens/jwt-length.js";
@@ -20,6 +28,7 @@ import type { User } from "../users/user.js";
 import * as userRepo from "../users/user.repository.js";
 import { extendedExpiry, isActive, type Session, type SessionAttributes } from "./session.js";
 import * as repo from "./session.repository.js";
+import { sessionView } from "./session-view.js";
 
 /** How a caller proves which session it means. */
 export type SessionCredential =
@@ -35,6 +44,8 @@ export interface IssuedSession {
   readonly sessionJwt: string;
   /** The user's record as read with the session; undefined for a user id without one. */
   readonly user: User | undefined;
+  /** The answer to the call's authorization check (always authorized: a denial is an error); undefined without one. */
+  readonly verdict?: AuthorizationVerdict;
 }
 
 /** Input of Sessions.create, already validated at the edge. */
@@ -52,6 +63,11 @@ export interface AuthenticateSessionInput {
   readonly durationMinutes: number | undefined;
   readonly patch: JsonObject | undefined;
   readonly expectedClaimsVersion: bigint | undefined;
+  /**
+   * When given, the session's effective roles must grant this action on this
+   * resource under the RBAC policy, or PermissionDeniedError and nothing is written.
+   */
+  readonly authorizationCheck?: AuthorizationCheck;
 }
 
 /** Input of Sessions.updateClaims: a patch by session id, without the session's credential. */
@@ -104,6 +120,8 @@ export interface SessionsDeps {
   readonly maxSessionsPerUser: number;
   /** Longest session JWT that may be minted: what authenticate accepts back as a credential. */
   readonly maxJwtLength: number;
+  /** The role every session holds (RBAC_DEFAULT_ROLE); undefined for none. */
+  readonly defaultRole?: string;
 }
 
 /** What a patch asks of a session's claims. */
@@ -114,7 +132,7 @@ interface ClaimsRequest {
 
 /** Builds the session service. Concurrency is left to the database: row and advisory locks, never in-process locks. */
 export function createSessions(deps: SessionsDeps): Sessions {
-  const { db, jwts, clock, claimsPolicy, templates, maxSessionsPerUser, maxJwtLength } = deps;
+  const { db, jwts, clock, claimsPolicy, templates, maxSessionsPerUser, maxJwtLength, defaultRole } = deps;
 
   /** Refuses a session state whose JWT would be too long to be accepted back; called before anything is written. */
   const checkJwtLength = jwtLengthCheck(jwts, maxJwtLength);
@@ -134,7 +152,23 @@ export function createSessions(deps: SessionsDeps): Sessions {
   /** The session as callers see it: effective claims are the template's output for the user, then the overlay. */
   async function toSession(stored: repo.StoredSession): Promise<Session> {
     const base = await templates.baseFor(stored.userId, stored.user, stored.templateVersion);
-    return { ...sessionFields(stored), customClaims: effectiveClaims(base, stored.overlay, claimsPolicy) };
+    return sessionView(stored, effectiveClaims(base, stored.overlay, claimsPolicy), defaultRole);
+  }
+
+  /**
+   * The verdict of `check` for a session with `user`'s record under `policy`;
+   * throws PermissionDeniedError when denied. Called before anything is written.
+   */
+  function decide(
+    session: repo.StoredSession,
+    user: User | undefined,
+    policy: rbacRepo.StoredRbacPolicy,
+    check: AuthorizationCheck,
+  ): AuthorizationVerdict {
+    const roles = sessionView(session, {}, defaultRole, user).roles;
+    const verdict = checkPermission(policy.policy, roles, check);
+    if (!verdict.authorized) throw new PermissionDeniedError(check.resourceId, check.action);
+    return verdict;
   }
 
   /**
@@ -154,14 +188,17 @@ export function createSessions(deps: SessionsDeps): Sessions {
     if (request.patch === undefined) return undefined;
     const base = await templates.baseFor(current.userId, user, current.templateVersion, executor);
     const { overlay, claims } = patchSessionOverlay(base, current.overlay, request.patch, claimsPolicy);
-    // Only the claims change the JWT's length: timestamps keep their width, and the rest is fixed at create.
-    checkJwtLength({ ...sessionFields(current), customClaims: claims });
+    // Only the claims change the JWT's length here: timestamps keep their width, and roles change with the user.
+    checkJwtLength(sessionView(current, claims, defaultRole, user));
     return { overlay, claimsVersion: current.claimsVersion + 1n };
   }
 
   /**
-   * A claims write, optimistic first: read, then one compare-and-set UPDATE on
-   * claims_version and the template version (two round trips, no transaction).
+   * A claims write (or, with a check, any authenticate), optimistic first:
+   * read, decide the check, then one compare-and-set UPDATE on claims_version,
+   * the template version and, with a check, the policy version (three round
+   * trips at most, no transaction). A user change raises claims_version, so a
+   * role or policy change after the decision makes the UPDATE match nothing.
    * Only when another writer got in between does it take the row lock and redo the work.
    */
   async function writeClaims(
@@ -169,46 +206,55 @@ export function createSessions(deps: SessionsDeps): Sessions {
     request: ClaimsRequest,
     access: boolean,
     durationMinutes: number | undefined,
-  ): Promise<repo.StoredSession> {
+    check?: AuthorizationCheck,
+  ): Promise<{ stored: repo.StoredSession; verdict: AuthorizationVerdict | undefined }> {
     const read = await repo.findActive(db, key, clock());
     if (read === undefined) throw new SessionNotFoundError();
+    const policy = check === undefined ? undefined : await rbacRepo.readPolicy(db);
+    const verdict = policy && check && decide(read, read.user, policy, check);
     const claims = await nextClaims(read, request);
     const written = await repo.updateIfVersion(db, read.id, read.claimsVersion, read.templateVersion, clock(), {
       access,
       durationMinutes,
       claims,
+      policyVersion: policy?.version,
     });
-    if (written !== undefined) return written;
-    const locked = await writeClaimsLocked(key, request, access, durationMinutes);
+    if (written !== undefined) return { stored: written, verdict };
+    const locked = await writeClaimsLocked(key, request, access, durationMinutes, check);
     if (locked === undefined) throw new SessionNotFoundError();
     return locked;
   }
 
-  /** The contended path: the same change with the template held and the row locked. */
+  /** The contended path: the same change with the template (and policy) held and the row locked. */
   function writeClaimsLocked(
     key: repo.SessionKey,
     request: ClaimsRequest,
     access: boolean,
     durationMinutes: number | undefined,
-  ): Promise<repo.StoredSession | undefined> {
+    check: AuthorizationCheck | undefined,
+  ): Promise<{ stored: repo.StoredSession; verdict: AuthorizationVerdict | undefined } | undefined> {
     return db.transaction().execute(async (trx) => {
       const templateVersion = await templateRepo.holdTemplate(trx);
+      const policy = check === undefined ? undefined : await rbacRepo.holdPolicy(trx);
       const current = await repo.findActive(trx, key, clock(), { lock: true });
       if (current === undefined) return undefined;
       // Read after the row lock, so a user change that committed while this waited is seen.
       const user = await userRepo.findUser(trx, current.userId);
+      // Decided again on what is locked now; a denial rolls back, so nothing is written.
+      const verdict = policy && check && decide(current, user, policy, check);
       // The clock is read again under the row lock, so writers of one session stamp in commit order and
       // a call that waited past the expiry does not revive the session; last_accessed_at never goes back.
       const lockedNow = new Date(Math.max(clock().getTime(), current.lastAccessedAt.getTime()));
       if (!isActive(current, lockedNow)) return undefined;
       const claims = await nextClaims({ ...current, user, templateVersion }, request, user, trx);
       const lastAccessedAt = access ? lockedNow : current.lastAccessedAt;
-      return repo.writeLocked(trx, current.id, {
+      const stored = await repo.writeLocked(trx, current.id, {
         lastAccessedAt,
         expiresAt: durationMinutes === undefined ? current.expiresAt : extendedExpiry(lastAccessedAt, durationMinutes),
         overlay: claims?.overlay ?? current.overlay,
         claimsVersion: claims?.claimsVersion ?? current.claimsVersion,
       });
+      return { stored, verdict };
     });
   }
 
@@ -239,7 +285,7 @@ export function createSessions(deps: SessionsDeps): Sessions {
           user,
           templateVersion,
         };
-        checkJwtLength({ ...sessionFields(session), customClaims: claims });
+        checkJwtLength(sessionView(session, claims, defaultRole));
         await repo.insertSession(trx, session, hashSessionToken(token));
         return session;
       });
@@ -250,20 +296,29 @@ export function createSessions(deps: SessionsDeps): Sessions {
     async authenticate(input) {
       const key = await keyOf(input.credential);
       const patch = input.patch !== undefined && Object.keys(input.patch).length > 0 ? input.patch : undefined;
-      const stored =
-        patch === undefined && input.expectedClaimsVersion === undefined
+      const check = input.authorizationCheck;
+      const { stored, verdict } =
+        patch === undefined && input.expectedClaimsVersion === undefined && check === undefined
           ? // Nothing to read before writing: one statement, one round trip.
-            await repo.touchActive(db, key, clock(), input.durationMinutes)
-          : await writeClaims(
+            { stored: await repo.touchActive(db, key, clock(), input.durationMinutes), verdict: undefined }
+          : // A check is decided on the session as read, before the write, which applies only if nothing moved.
+            await writeClaims(
               key,
               { patch, expectedClaimsVersion: input.expectedClaimsVersion },
               true,
               input.durationMinutes,
+              check,
             );
       if (stored === undefined) throw new SessionNotFoundError();
       const session = await toSession(stored);
       const sessionToken = input.credential.kind === "token" ? input.credential.token : undefined;
-      return { session, sessionToken, sessionJwt: await jwts.mint(session), user: stored.user };
+      return {
+        session,
+        sessionToken,
+        sessionJwt: await jwts.mint(session),
+        user: stored.user,
+        ...(verdict === undefined ? {} : { verdict }),
+      };
     },
 
     async list(userId, page = { limit: maxSessionsPerUser }) {
@@ -278,7 +333,7 @@ export function createSessions(deps: SessionsDeps): Sessions {
     },
 
     async updateClaims(input) {
-      const stored = await writeClaims(
+      const { stored } = await writeClaims(
         { sessionId: input.sessionId },
         { patch: input.patch, expectedClaimsVersion: input.expectedClaimsVersion },
         false,
@@ -321,10 +376,4 @@ export function createSessions(deps: SessionsDeps): Sessions {
       return Promise.all(written.map(toSession));
     },
   };
-}
-
-/** The stored session without its storage-only parts (overlay, user record, template version). */
-function sessionFields(stored: repo.StoredSession): Omit<Session, "customClaims"> {
-  const { overlay: _overlay, user: _user, templateVersion: _templateVersion, ...rest } = stored;
-  return rest;
 }

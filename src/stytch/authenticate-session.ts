@@ -1,9 +1,14 @@
 import type { AuthenticateSessionInput } from "../sessions/session.service.js";
+import { authorizationCheckFrom, toStytchVerdict } from "./stytch-authorization-check.js";
 import type { StytchDeps, StytchEndpoint } from "./stytch-endpoint.js";
-import { credentialFrom, customClaimsFrom, durationFrom, refuseAuthorizationCheck } from "./stytch-request.js";
+import { credentialFrom, customClaimsFrom, durationFrom } from "./stytch-request.js";
 import { toStytchIssued } from "./stytch-session.js";
 
-/** POST /v1/sessions/authenticate: a token or JWT, optionally extending the session and patching its claims. */
+/**
+ * POST /v1/sessions/authenticate: a token or JWT, optionally extending the session and patching its claims.
+ * With an authorization_check, a denial is 403 `consumer_session_authorization_error` and changes nothing;
+ * a success carries `verdict`.
+ */
 export function authenticateSession(deps: StytchDeps): StytchEndpoint {
   return {
     method: "POST",
@@ -15,14 +20,18 @@ export function authenticateSession(deps: StytchDeps): StytchEndpoint {
       ]) as AuthenticateSessionInput["credential"];
       const durationMinutes = durationFrom(body);
       const patch = customClaimsFrom(body);
-      refuseAuthorizationCheck(body);
+      const authorizationCheck = authorizationCheckFrom(body);
       const issued = await deps.sessions.authenticate({
         credential,
         durationMinutes,
         patch,
         expectedClaimsVersion: undefined,
+        authorizationCheck,
       });
-      return toStytchIssued(issued, deps.timestampPrecision);
+      return {
+        ...toStytchIssued(issued, deps.timestampPrecision),
+        ...(issued.verdict === undefined ? {} : { verdict: toStytchVerdict(issued.verdict) }),
+      };
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { TimestampPrecision } from "../clock.js";
 import type { ErrorReason } from "../errors.js";
 import type { KeyStore } from "../keys/key-store.js";
+import type { RbacPolicies } from "../rbac/rbac-policies.js";
 import type { Sessions } from "../sessions/session.service.js";
 import type { Users } from "../users/user.service.js";
 import type { JsonBody } from "./stytch-request.js";
@@ -13,6 +14,7 @@ export interface StytchDeps {
   readonly keys: KeyStore;
   /** Seconds in the Stytch JWT profile (as Stytch sends them), milliseconds otherwise. */
   readonly timestampPrecision: TimestampPrecision;
+  readonly rbac: RbacPolicies;
 }
 
 /** The parts of a request an endpoint reads, already authenticated when the endpoint needs it. */

@@ -46,7 +46,7 @@ const BY_REASON: Readonly<Record<ErrorReason, readonly [number, string]>> = {
   MISSING_SESSION_CREDENTIAL: [400, "no_session_arguments"],
   TOO_MANY_SESSION_CREDENTIALS: [400, "too_many_session_arguments"],
   INVALID_SESSION_CREDENTIAL: [400, "bad_request"],
-  UNSUPPORTED_AUTHORIZATION_CHECK: [400, "authorization_check_not_supported"],
+  INVALID_AUTHORIZATION_CHECK: [400, "invalid_authorization_check"],
   INVALID_REQUEST_FIELD: [400, "bad_request"],
   INVALID_PAGE_SIZE: [400, "invalid_page_size"],
   INVALID_PAGE_TOKEN: [400, "invalid_page_token"],
@@ -68,6 +68,9 @@ const BY_REASON: Readonly<Record<ErrorReason, readonly [number, string]>> = {
   METADATA_TOO_LARGE: [400, "metadata_too_large"],
   METADATA_TOO_MANY_KEYS: [400, "metadata_too_many_keys"],
   UNSUPPORTED_USER_FIELD: [400, "user_field_not_supported"],
+  INVALID_RBAC_POLICY: [400, "invalid_rbac_policy"],
+  RBAC_POLICY_TOO_LARGE: [400, "rbac_policy_too_large"],
+  PERMISSION_DENIED: [403, "consumer_session_authorization_error"],
   DATABASE_UNAVAILABLE: [503, "server_unavailable"],
   INTERNAL: [500, "internal_server_error"],
 };

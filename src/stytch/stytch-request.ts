@@ -60,13 +60,3 @@ export function customClaimsFrom(body: JsonBody): JsonObject | undefined {
   }
   return value as JsonObject | undefined;
 }
-
-/** Refuses authorization_check: Tessera has no RBAC policy, and ignoring a check would wrongly grant access. */
-export function refuseAuthorizationCheck(body: JsonBody): void {
-  if (given(body, "authorization_check") !== undefined) {
-    throw new InvalidArgumentError(
-      "UNSUPPORTED_AUTHORIZATION_CHECK",
-      "authorization_check is not supported: Tessera has no RBAC policy",
-    );
-  }
-}

@@ -14,6 +14,7 @@ import { createBasicAuthCheck } from "./basic-auth.js";
 import { createSession } from "./create-session.js";
 import { deleteUser } from "./delete-user.js";
 import { getJwks } from "./get-jwks.js";
+import { getRbacPolicy } from "./get-rbac-policy.js";
 import { getSessions } from "./get-sessions.js";
 import { getUser } from "./get-user.js";
 import { readJsonObject } from "./read-json-body.js";
@@ -33,6 +34,7 @@ export function stytchEndpoints(deps: StytchDeps): StytchEndpoint[] {
     getUser(deps),
     updateUser(deps),
     deleteUser(deps),
+    getRbacPolicy(deps),
   ];
 }
 
@@ -49,6 +51,7 @@ export function stytchHttpRoutes(parts: AppContext): HttpRoute[] {
     users: parts.users,
     keys: parts.keys,
     timestampPrecision: parts.config.jwtProfile === "stytch" ? "seconds" : "milliseconds",
+    rbac: parts.rbac,
   });
   const checkAuth = createBasicAuthCheck(projectId, parts.apiKeys);
   const maxBytes = parts.config.maxRequestBytes;

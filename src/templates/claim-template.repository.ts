@@ -48,3 +48,14 @@ export async function writeTemplate(db: Db, source: string, now: Date): Promise<
     .executeTakeFirstOrThrow();
   return { source: row.source, version: BigInt(row.version), updatedAt: row.updated_at && new Date(row.updated_at) };
 }
+
+/** Raises the version without changing the source (the caller holds the row lock): its inputs changed. */
+export async function bumpTemplateVersion(db: Db): Promise<StoredClaimTemplate> {
+  const row = await db
+    .updateTable("claim_template")
+    .set((eb) => ({ version: eb("version", "+", 1) }))
+    .where("id", "=", 1)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { source: row.source, version: BigInt(row.version), updatedAt: row.updated_at && new Date(row.updated_at) };
+}

@@ -5,10 +5,14 @@ import {
   type CompiledClaimTemplate,
   compileClaimTemplate,
   type JsonObject,
+  readsRbacPolicy,
   renderClaimTemplate,
 } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
+import { effectiveRoles } from "../rbac/permission-check.js";
+import type { RbacPolicy } from "../rbac/rbac-policy.js";
+import * as rbacRepo from "../rbac/rbac-policy.repository.js";
 import { liveSessionCheck } from "../sessions/live-session-check.js";
 import type { Session } from "../sessions/session.js";
 import * as sessionRepo from "../sessions/session.repository.js";
@@ -30,6 +34,14 @@ export interface ClaimTemplates {
    * reads the template through it (PGlite has one connection).
    */
   baseFor(userId: string, user: User | undefined, version: bigint, db?: Kysely<DatabaseSchema>): Promise<JsonObject>;
+  /**
+   * Inside the transaction that sets the RBAC policy, before it locks the
+   * policy row: takes the template row FOR UPDATE (holding off claim writes)
+   * and, when the template reads the policy, refuses the change if a live
+   * session's claims would grow past the limit under `policy`, and raises the
+   * template version so claim writes in flight redo their work.
+   */
+  checkPolicyChange(trx: Kysely<DatabaseSchema>, policy: RbacPolicy): Promise<void>;
 }
 
 /** Dependencies of the claim templates. */
@@ -41,6 +53,8 @@ export interface ClaimTemplatesDeps {
   readonly checkJwt: (session: Session) => void;
   /** Sessions checked per statement when a template is set. */
   readonly checkBatchSize?: number;
+  /** The role every user holds (`user.rbac.roles`); undefined for none. */
+  readonly defaultRole?: string;
 }
 
 /** How many compiled versions are kept; older ones are compiled again if a slow reader still asks. */
@@ -48,14 +62,22 @@ const CACHED_VERSIONS = 4;
 
 type Compiled = CompiledClaimTemplate<ClaimTemplateUser> | null;
 
-/** The template's render context for a user. */
-export function templateUser(userId: string, user: User | undefined): ClaimTemplateUser {
+/** The template's render context for a user: its data, and its roles with the default one and the policy. */
+export function templateUser(
+  userId: string,
+  user: User | undefined,
+  rbac: { readonly defaultRole?: string; readonly policy?: RbacPolicy } = {},
+): ClaimTemplateUser {
   const u = user ?? emptyUser(userId);
   return {
     userId,
     trustedMetadata: u.trustedMetadata,
     untrustedMetadata: u.untrustedMetadata,
     roles: u.roles,
+    rbac: {
+      roles: effectiveRoles([], u.roles, rbac.defaultRole),
+      ...(rbac.policy === undefined ? {} : { policy: rbac.policy }),
+    },
   };
 }
 
@@ -70,8 +92,26 @@ export function createClaimTemplates(deps: ClaimTemplatesDeps): ClaimTemplates {
     compiled.set(version, value);
     for (const old of compiled.keys()) if (compiled.size > CACHED_VERSIONS) compiled.delete(old);
   };
-  const render = (template: Compiled, userId: string, user: User | undefined): JsonObject =>
-    template === null ? {} : renderClaimTemplate(template, templateUser(userId, user));
+  const { defaultRole } = deps;
+  const render = (template: Compiled, userId: string, user: User | undefined, policy?: RbacPolicy): JsonObject =>
+    template === null ? {} : renderClaimTemplate(template, templateUser(userId, user, { defaultRole, policy }));
+  /** The policy a template renders with: read (through `executor`) only when the template reads it. */
+  const policyFor = async (template: Compiled, executor: Kysely<DatabaseSchema>): Promise<RbacPolicy | undefined> =>
+    template !== null && readsRbacPolicy(template.variables) ? (await rbacRepo.readPolicy(executor)).policy : undefined;
+
+  /** Checks every live session under `template` and `policy`; throws naming the first offenders. */
+  async function checkLiveSessions(trx: Kysely<DatabaseSchema>, template: Compiled, policy: RbacPolicy | undefined) {
+    const now = clock();
+    const check = liveSessionCheck(claimsPolicy, deps.checkJwt, defaultRole);
+    let after: string | undefined;
+    for (;;) {
+      const page = await sessionRepo.activeSessionsPage(trx, after, now, batchSize);
+      check.check(page, (session) => render(template, session.userId, session.user, policy));
+      if (check.full || page.length < batchSize) break;
+      after = page.at(-1)?.id;
+    }
+    check.refuse();
+  }
 
   /** The compiled template at `version`, or (when that one is gone) the newest; reads the database on a miss. */
   async function compiledAt(version: bigint, executor: Kysely<DatabaseSchema>): Promise<Compiled> {
@@ -93,24 +133,26 @@ export function createClaimTemplates(deps: ClaimTemplatesDeps): ClaimTemplates {
         // FOR UPDATE waits for every claims write holding the template (FOR KEY SHARE) and holds off new ones,
         // so the sessions checked below cannot change their claims until this commits.
         await repo.lockTemplate(trx);
-        const now = clock();
-        const check = liveSessionCheck(claimsPolicy, deps.checkJwt);
-        let after: string | undefined;
-        for (;;) {
-          const page = await sessionRepo.activeSessionsPage(trx, after, now, batchSize);
-          check.check(page, (session) => render(next, session.userId, session.user));
-          if (check.full || page.length < batchSize) break;
-          after = page.at(-1)?.id;
-        }
-        check.refuse();
-        const stored = await repo.writeTemplate(trx, source, now);
+        await checkLiveSessions(trx, next, await policyFor(next, trx));
+        const stored = await repo.writeTemplate(trx, source, clock());
         remember(stored.version, next);
         return stored;
       });
     },
 
     async baseFor(userId, user, version, executor = db) {
-      return render(await compiledAt(version, executor), userId, user);
+      const template = await compiledAt(version, executor);
+      return render(template, userId, user, await policyFor(template, executor));
+    },
+
+    async checkPolicyChange(trx, policy) {
+      const current = await repo.lockTemplate(trx);
+      const template = await compiledAt(current.version, trx);
+      if (template === null || !readsRbacPolicy(template.variables)) return;
+      await checkLiveSessions(trx, template, policy);
+      // Same source, new version: a claims write that rendered under the old policy fails its compare-and-set.
+      const stored = await repo.bumpTemplateVersion(trx);
+      remember(stored.version, template);
     },
   };
 }

@@ -65,6 +65,8 @@ export interface UsersDeps {
   readonly metadataMaxBytes: number;
   /** Throws when a session's JWT would be too long to be accepted back. */
   readonly checkJwt: (session: Session) => void;
+  /** The role every session holds, measured in its JWT; undefined for none. */
+  readonly defaultRole?: string;
 }
 
 /** Builds the user service. Concurrency goes through the database (per-user lock, row locks). */
@@ -142,8 +144,13 @@ export function createUsers(deps: UsersDeps): Users {
         // Every live session of the user is checked under the new data before anything is written.
         const sessions = await sessionRepo.lockActiveByUser(trx, input.userId, now);
         const base = await templates.baseFor(input.userId, user, templateVersion, trx);
-        const check = liveSessionCheck(claimsPolicy, deps.checkJwt);
-        check.check(sessions, () => base);
+        // Measured with the new record: its roles are in every one of these sessions' next JWT.
+        const check = liveSessionCheck(claimsPolicy, deps.checkJwt, deps.defaultRole);
+        check.check(
+          sessions,
+          () => base,
+          () => user,
+        );
         check.refuse();
         if (current === undefined) await repo.insertUser(trx, user);
         else await repo.updateUser(trx, user);

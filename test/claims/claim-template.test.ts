@@ -12,12 +12,14 @@ import {
   DEFAULT_MAX_TEMPLATE_BYTES,
   objectRoot,
   RESERVED_CLAIMS,
+  readsRbacPolicy,
   renderClaimTemplate,
   USER_TEMPLATE_ROOTS,
   valueRoot,
 } from "../../src/claims/index.js";
 import type { ClaimTemplateProblem } from "../../src/errors.js";
 import { ClaimsTooLargeError, ClaimTemplateTooLargeError, InvalidClaimTemplateError } from "../../src/errors.js";
+import type { RbacPolicy } from "../../src/rbac/rbac-policy.js";
 import { containersOf, deepFreeze, expectClaimsError, SECRET } from "./helpers.js";
 
 const policy = DEFAULT_CLAIMS_POLICY;
@@ -329,7 +331,8 @@ describe("compile errors name the problem, line and column (1-based, in characte
     ["the bare root", '{"e": {{ user }}}', "unknown_variable", 1, 7, "/e"],
     ["a path below user.user_id", '{"e": {{ user.user_id.x }}}', "unknown_variable", 1, 7, "/e"],
     ["a path below user.roles", '{"e": {{ user.roles.0 }}}', "unknown_variable", 1, 7, "/e"],
-    ["RBAC variables, not in the default table", '{"e": {{ user.rbac.roles }}}', "unknown_variable", 1, 7, "/e"],
+    ["the bare RBAC root", '{"e": {{ user.rbac }}}', "unknown_variable", 1, 7, "/e"],
+    ["an RBAC resource without .actions", '{"e": {{ user.rbac.documents }}}', "unknown_variable", 1, 7, "/e"],
     ["a case mismatch", '{"e": {{ User.user_id }}}', "unknown_variable", 1, 7, "/e"],
     ["a reserved claim", '{\n  "ok": 1,\n  "exp": "s3cret-claim-value"\n}', "reserved_claim", 3, 3, "/exp"],
     [
@@ -435,65 +438,94 @@ describe("limits", () => {
   });
 });
 
-describe("pluggable roots", () => {
-  // Stytch documents {{ user.rbac.roles }} and {{ user.rbac.$RESOURCE_ID.actions }}
-  // (https://stytch.com/docs/consumer-auth/manage-sessions/custom-claims, "User RBAC values").
-  interface RbacUser extends ClaimTemplateUser {
-    readonly rbac: { readonly roles: readonly string[]; readonly actions: Readonly<Record<string, readonly string[]>> };
-  }
-  const rbacActions: ClaimTemplateRoot<RbacUser> = {
-    pattern: "user.rbac.<resource_id>.actions",
-    compile: (segments) => {
-      const [user, rbac, resource, actions] = segments;
-      if (segments.length !== 4 || user !== "user" || rbac !== "rbac" || actions !== "actions") return undefined;
-      return (context) => {
-        const granted = Object.hasOwn(context.rbac.actions, resource as string)
-          ? context.rbac.actions[resource as string]
-          : undefined;
-        return granted === undefined ? undefined : [...granted];
-      };
-    },
+describe("RBAC variables (Stytch's user.rbac.roles and user.rbac.<resource_id>.actions)", () => {
+  // https://stytch.com/docs/consumer-auth/manage-sessions/custom-claims, "User RBAC values".
+  const rbacPolicy: RbacPolicy = {
+    resources: [
+      { resource_id: "documents", description: "", actions: ["read", "write", "delete"] },
+      { resource_id: "my-resource", description: "", actions: ["read"] },
+      { resource_id: "billing", description: "", actions: ["view"] },
+    ],
+    roles: [
+      { role_id: "stytch_user", description: "", permissions: [{ resource_id: "my-resource", actions: ["read"] }] },
+      { role_id: "editor", description: "", permissions: [{ resource_id: "documents", actions: ["write", "read"] }] },
+      { role_id: "admin", description: "", permissions: [{ resource_id: "documents", actions: ["*"] }] },
+    ],
+    scopes: [],
   };
-  const roots: readonly ClaimTemplateRoot<RbacUser>[] = [
-    ...(USER_TEMPLATE_ROOTS as readonly ClaimTemplateRoot<RbacUser>[]),
-    valueRoot<RbacUser>("user.rbac.roles", (context) => [...context.rbac.roles]),
-    rbacActions,
-  ];
-  const user: RbacUser = {
-    userId: "u1",
-    rbac: { roles: ["stytch_user", "editor"], actions: { documents: ["read", "write"], "my-resource": ["read"] } },
-  };
-
-  it("adding rows to the table adds user.rbac.roles and user.rbac.<resource_id>.actions", () => {
-    const text = `{
+  const text = `{
       "roles": {{ user.rbac.roles }},
       "documents": {{ user.rbac.documents.actions }},
       "mine": {{ user.rbac.my-resource.actions }},
-      "missing": {{ user.rbac.billing.actions }},
+      "billing": {{ user.rbac.billing.actions }},
+      "unknown": {{ user.rbac.nope.actions }},
       "id": {{ user.user_id }}
     }`;
-    const template = compileClaimTemplate<RbacUser>(text, policy, { roots });
-    expect(renderClaimTemplate(template, user)).toStrictEqual({
+  const userWith = (roles: string[], withPolicy = true): ClaimTemplateUser => ({
+    userId: "u1",
+    rbac: { roles, ...(withPolicy ? { policy: rbacPolicy } : {}) },
+  });
+
+  it("renders roles, and each resource's allowed actions in the order the resource declares them", () => {
+    const template = compileClaimTemplate(text, policy);
+    expect(renderClaimTemplate(template, userWith(["stytch_user", "editor"]))).toStrictEqual({
       roles: ["stytch_user", "editor"],
       documents: ["read", "write"],
       mine: ["read"],
+      billing: [],
       id: "u1",
     });
   });
 
-  it("a resource named like an inherited property is still looked up as own data", () => {
-    const template = compileClaimTemplate<RbacUser>('{"a": {{ user.rbac.constructor.actions }}}', policy, { roots });
-    expect(renderClaimTemplate(template, user)).toStrictEqual({});
+  it("a wildcard grants every action the resource declares", () => {
+    const template = compileClaimTemplate('{"d": {{ user.rbac.documents.actions }}}', policy);
+    expect(renderClaimTemplate(template, userWith(["admin"]))).toStrictEqual({ d: ["read", "write", "delete"] });
+  });
+
+  it("without a policy in the context the actions are missing, and without rbac the roles too", () => {
+    const template = compileClaimTemplate(text, policy);
+    expect(renderClaimTemplate(template, userWith(["editor"], false))).toStrictEqual({ roles: ["editor"], id: "u1" });
+    expect(renderClaimTemplate(template, { userId: "u1" })).toStrictEqual({ id: "u1" });
+  });
+
+  it("a resource named like an inherited property is looked up as policy data only", () => {
+    const template = compileClaimTemplate('{"a": {{ user.rbac.constructor.actions }}}', policy);
+    expect(renderClaimTemplate(template, userWith(["admin"]))).toStrictEqual({});
+  });
+
+  it("tells which templates read the policy", () => {
+    expect(readsRbacPolicy(compileClaimTemplate(text, policy).variables)).toBe(true);
+    expect(readsRbacPolicy(compileClaimTemplate('{"r": {{ user.rbac.roles }}}', policy).variables)).toBe(false);
+  });
+});
+
+describe("pluggable roots", () => {
+  interface EmailUser extends ClaimTemplateUser {
+    readonly email: string;
+  }
+  const roots: readonly ClaimTemplateRoot<EmailUser>[] = [
+    ...(USER_TEMPLATE_ROOTS as readonly ClaimTemplateRoot<EmailUser>[]),
+    valueRoot<EmailUser>("user.email", (context) => context.email),
+  ];
+
+  it("adding a row to the table adds its variable, next to the default ones", () => {
+    const template = compileClaimTemplate<EmailUser>('{"email": {{ user.email }}, "id": {{ user.user_id }}}', policy, {
+      roots,
+    });
+    expect(renderClaimTemplate(template, { userId: "u1", email: "a@example.com" })).toStrictEqual({
+      email: "a@example.com",
+      id: "u1",
+    });
   });
 
   it("paths outside every row stay refused, listing the table's patterns", () => {
-    const text = '{"a": {{ user.rbac.documents }}}';
     const err = expectClaimsError(
-      () => compileClaimTemplate<RbacUser>(text, policy, { roots }),
+      () => compileClaimTemplate<EmailUser>('{"a": {{ user.email.domain }}}', policy, { roots }),
       InvalidClaimTemplateError,
       "INVALID_CLAIM_TEMPLATE",
     );
     expect(err.problem).toBe("unknown_variable");
+    expect(err.message).toContain("user.email");
     expect(err.message).toContain("user.rbac.<resource_id>.actions");
   });
 

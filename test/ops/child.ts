@@ -19,11 +19,11 @@ export interface Child {
 /** Variables the parent's test setup may have set that would leak into the child's configuration. */
 const CONFIG_VARIABLES = ["DATABASE_URL", "DATA_DIR", "API_KEYS", "PORT", "HOST", "LOG_LEVEL"];
 
-/** Starts `script` (relative to the repository) with only `env` as Tessera configuration. */
-export function spawnTessera(script: string, env: Record<string, string>): Child {
+/** Starts `script` (relative to the repository) with `args` and only `env` as Tessera configuration. */
+export function spawnTessera(script: string, env: Record<string, string>, args: readonly string[] = []): Child {
   const base = { ...process.env };
   for (const name of CONFIG_VARIABLES) delete base[name];
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
     cwd: root,
     env: { ...base, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -81,6 +81,21 @@ describe("parseConfig", () => {
     }
   });
 
+  it("RBAC: no default role and a 32 KiB policy by default; stytch_user in the Stytch profile; empty turns it off", () => {
+    expect(parseConfig({})).toMatchObject({ rbacDefaultRole: undefined, rbacPolicyMaxBytes: 32_768 });
+    const stytch = { JWT_PROFILE: "stytch", STYTCH_PROJECT_ID: "project-test-1" };
+    expect(parseConfig(stytch).rbacDefaultRole).toBe("stytch_user");
+    expect(parseConfig({ ...stytch, RBAC_DEFAULT_ROLE: "" }).rbacDefaultRole).toBeUndefined();
+    expect(parseConfig({ RBAC_DEFAULT_ROLE: "member", RBAC_POLICY_MAX_BYTES: "64" })).toMatchObject({
+      rbacDefaultRole: "member",
+      rbacPolicyMaxBytes: 64,
+    });
+    expect(problemsOf({ RBAC_DEFAULT_ROLE: "a member", RBAC_POLICY_MAX_BYTES: "63" })).toEqual([
+      "RBAC_DEFAULT_ROLE must be 1 to 128 letters, digits, '_', '-', '.' or ':' (or empty for none)",
+      'RBAC_POLICY_MAX_BYTES must be an integer from 64 to 1048576, got "63"',
+    ]);
+  });
+
   it("refuses a default page size larger than the maximum", () => {
     expect(problemsOf({ LIST_SESSIONS_DEFAULT_PAGE_SIZE: "50", LIST_SESSIONS_MAX_PAGE_SIZE: "20" })).toEqual([
       "LIST_SESSIONS_DEFAULT_PAGE_SIZE must not be larger than LIST_SESSIONS_MAX_PAGE_SIZE",

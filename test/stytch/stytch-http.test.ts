@@ -55,7 +55,7 @@ describe.each(backends())("stytch REST surface over raw HTTP on %s", (backend) =
       "/v1/sessions/",
       "/v1",
       "/v1/sessions/jwks",
-      "/v1/rbac/policy",
+      "/v1/rbac/policies",
     ])("answers a JSON 404 for the unknown path %s", async (path) => {
       await expectError(await s.fetch(path), 404, "route_not_found");
     });
@@ -245,7 +245,7 @@ describe.each(backends())("stytch REST surface over raw HTTP on %s", (backend) =
         (token: string) => ({ session_token: token, session_duration_minutes: 3, session_custom_claims: { k: 2 } }),
       ],
       [
-        "authorization_check",
+        "an authorization_check the (empty) policy denies",
         undefined,
         (token: string) => ({
           session_token: token,

@@ -118,7 +118,8 @@ describe.each(backends())("stytch SDK against Tessera on %s", (backend) => {
         attributes: { ip_address: "203.0.113.7", user_agent: "sdk-test" },
         authentication_factors: [],
         custom_claims: { plan: "pro" },
-        roles: ["admin"],
+        // The profile's default role first, then the session's own.
+        roles: ["stytch_user", "admin"],
       });
       const lifetime = Date.parse(res.session.expires_at ?? "") - Date.parse(res.session.last_accessed_at ?? "");
       expect(lifetime).toBe(90 * 60_000);
@@ -278,7 +279,7 @@ describe.each(backends())("stytch SDK against Tessera on %s", (backend) => {
           expires_at: created.session.expires_at,
           attributes: { ip_address: "", user_agent: "" },
           authentication_factors: [],
-          roles: ["r"],
+          roles: ["stytch_user", "r"],
         },
       });
     });
@@ -325,7 +326,7 @@ describe.each(backends())("stytch SDK against Tessera on %s", (backend) => {
         // The SDK rewrites expires_at with Date.toISOString (dist/shared/sessions.js), so it gains ".000".
         expires_at: new Date(created.session.expires_at as string).toISOString(),
         custom_claims: { tier: "gold", n: { m: [1, 2] } },
-        roles: ["r1"],
+        roles: ["stytch_user", "r1"],
       });
     });
 
@@ -363,18 +364,6 @@ describe.each(backends())("stytch SDK against Tessera on %s", (backend) => {
         s.client.sessions.authenticateJwt({ session_jwt: `${header}.${payload}.${"A".repeat(342)}` }),
         401,
         "unable_to_parse_session_jwt",
-      );
-    });
-
-    it("refuses authorization_check, as Tessera has no RBAC policy", async () => {
-      const created = await s.create({ user_id: newUser() });
-      await expectStytchError(
-        s.client.sessions.authenticate({
-          session_token: created.session_token,
-          authorization_check: { resource_id: "documents", action: "read" },
-        }),
-        400,
-        "authorization_check_not_supported",
       );
     });
   });

@@ -9,7 +9,8 @@
  *   A string that must hold `{{...}}` literally can escape a brace (`"\u007b{...}}"`).
  * - A path is dot-separated names (letters, digits, `_`, `-`); whitespace inside the braces is optional. The roots
  *   table decides which paths exist (default: `user.user_id`, `user.trusted_metadata[.<path>]`,
- *   `user.untrusted_metadata[.<path>]`, `user.roles`); any other path is refused (`unknown_variable`).
+ *   `user.untrusted_metadata[.<path>]`, `user.roles`, `user.rbac.roles`, `user.rbac.<resource_id>.actions`);
+ *   any other path is refused (`unknown_variable`).
  * - A metadata path walks own keys of nested objects; a step into an array, a scalar or nothing is missing.
  * - An object member whose value is null or a missing variable is left out of the output; so is an array element
  *   that is a null or missing variable (a literal null written in an array stays). A variable's value is

@@ -3,6 +3,8 @@
  * for them from the render context. Adding a variable family (say `user.rbac.roles`) is adding a row; nothing in
  * the parser or renderer changes. A reader returns undefined for "missing"; it must not throw.
  */
+import { allowedActions } from "../../rbac/permission-check.js";
+import type { RbacPolicy } from "../../rbac/rbac-policy.js";
 import type { JsonObject, JsonValue } from "../json.js";
 import { getOwn, isJsonObject } from "../json.js";
 
@@ -23,6 +25,11 @@ export interface ClaimTemplateUser {
   readonly trustedMetadata?: JsonObject | null;
   readonly untrustedMetadata?: JsonObject | null;
   readonly roles?: readonly string[] | null;
+  /**
+   * The user's RBAC view: its roles (the default role and the user's own) and, when the template reads
+   * `user.rbac.<resource_id>.actions`, the policy; absent makes the `user.rbac.*` variables missing.
+   */
+  readonly rbac?: { readonly roles: readonly string[]; readonly policy?: RbacPolicy } | null;
 }
 
 /** A root matching exactly the dotted `name`, e.g. `user.user_id`. */
@@ -50,12 +57,39 @@ export function objectRoot<C>(name: string, read: TemplateReader<C>): ClaimTempl
   };
 }
 
+/** The pattern of the per-resource actions variable, `user.rbac.<resource_id>.actions`. */
+const RBAC_ACTIONS_PATTERN = "user.rbac.<resource_id>.actions";
+
+/**
+ * `user.rbac.<resource_id>.actions`: every action the user's roles allow on that resource, in the order the
+ * resource declares them; missing when the policy has no such resource.
+ */
+export const rbacActionsRoot: ClaimTemplateRoot<ClaimTemplateUser> = {
+  pattern: RBAC_ACTIONS_PATTERN,
+  compile: (segments) => {
+    const [user, rbac, resourceId, actions] = segments;
+    if (segments.length !== 4 || user !== "user" || rbac !== "rbac" || actions !== "actions") return undefined;
+    if (resourceId === undefined) return undefined;
+    return (context) =>
+      context.rbac?.policy === undefined
+        ? undefined
+        : allowedActions(context.rbac.policy, context.rbac.roles, resourceId);
+  },
+};
+
+/** Whether a template with these variables reads the RBAC policy (so a policy change can change its output). */
+export function readsRbacPolicy(variables: readonly string[]): boolean {
+  return variables.some((variable) => rbacActionsRoot.compile(variable.split(".")) !== undefined);
+}
+
 /** The variables of Stytch's consumer custom claim templates. */
 export const USER_TEMPLATE_ROOTS: readonly ClaimTemplateRoot<ClaimTemplateUser>[] = Object.freeze([
   valueRoot<ClaimTemplateUser>("user.user_id", (user) => user.userId),
   objectRoot<ClaimTemplateUser>("user.trusted_metadata", (user) => user.trustedMetadata ?? undefined),
   objectRoot<ClaimTemplateUser>("user.untrusted_metadata", (user) => user.untrustedMetadata ?? undefined),
   valueRoot<ClaimTemplateUser>("user.roles", (user) => (Array.isArray(user.roles) ? [...user.roles] : undefined)),
+  valueRoot<ClaimTemplateUser>("user.rbac.roles", (user) => (user.rbac ? [...user.rbac.roles] : undefined)),
+  rbacActionsRoot,
 ]);
 
 /** The value at `path` under `value`, following own keys of objects only; undefined when any step is missing. */

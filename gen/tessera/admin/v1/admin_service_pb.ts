@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/admin/v1/admin_service.proto.
  */
 export const file_tessera_admin_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("CiR0ZXNzZXJhL2FkbWluL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SEHRlc3NlcmEuYWRtaW4udjEiGQoXUm90YXRlU2lnbmluZ0tleVJlcXVlc3QiVQoYUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlEgsKA2tpZBgBIAEoCRIWCg5wdWJsaXNoZWRfa2lkcxgCIAMoCRIUCgxkZWxldGVkX2tleXMYAyABKAUiYgoNQ2xhaW1UZW1wbGF0ZRIQCgh0ZW1wbGF0ZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIisKF1NldENsYWltVGVtcGxhdGVSZXF1ZXN0EhAKCHRlbXBsYXRlGAEgASgJIlMKGFNldENsYWltVGVtcGxhdGVSZXNwb25zZRI3Cg5jbGFpbV90ZW1wbGF0ZRgBIAEoCzIfLnRlc3NlcmEuYWRtaW4udjEuQ2xhaW1UZW1wbGF0ZSIZChdHZXRDbGFpbVRlbXBsYXRlUmVxdWVzdCJTChhHZXRDbGFpbVRlbXBsYXRlUmVzcG9uc2USNwoOY2xhaW1fdGVtcGxhdGUYASABKAsyHy50ZXNzZXJhLmFkbWluLnYxLkNsYWltVGVtcGxhdGUyzwIKDEFkbWluU2VydmljZRJpChBSb3RhdGVTaWduaW5nS2V5EikudGVzc2VyYS5hZG1pbi52MS5Sb3RhdGVTaWduaW5nS2V5UmVxdWVzdBoqLnRlc3NlcmEuYWRtaW4udjEuUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlEmkKEFNldENsYWltVGVtcGxhdGUSKS50ZXNzZXJhLmFkbWluLnYxLlNldENsYWltVGVtcGxhdGVSZXF1ZXN0GioudGVzc2VyYS5hZG1pbi52MS5TZXRDbGFpbVRlbXBsYXRlUmVzcG9uc2USaQoQR2V0Q2xhaW1UZW1wbGF0ZRIpLnRlc3NlcmEuYWRtaW4udjEuR2V0Q2xhaW1UZW1wbGF0ZVJlcXVlc3QaKi50ZXNzZXJhLmFkbWluLnYxLkdldENsYWltVGVtcGxhdGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiR0ZXNzZXJhL2FkbWluL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SEHRlc3NlcmEuYWRtaW4udjEiGQoXUm90YXRlU2lnbmluZ0tleVJlcXVlc3QiVQoYUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlEgsKA2tpZBgBIAEoCRIWCg5wdWJsaXNoZWRfa2lkcxgCIAMoCRIUCgxkZWxldGVkX2tleXMYAyABKAUiYgoNQ2xhaW1UZW1wbGF0ZRIQCgh0ZW1wbGF0ZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgDEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIisKF1NldENsYWltVGVtcGxhdGVSZXF1ZXN0EhAKCHRlbXBsYXRlGAEgASgJIlMKGFNldENsYWltVGVtcGxhdGVSZXNwb25zZRI3Cg5jbGFpbV90ZW1wbGF0ZRgBIAEoCzIfLnRlc3NlcmEuYWRtaW4udjEuQ2xhaW1UZW1wbGF0ZSIZChdHZXRDbGFpbVRlbXBsYXRlUmVxdWVzdCJTChhHZXRDbGFpbVRlbXBsYXRlUmVzcG9uc2USNwoOY2xhaW1fdGVtcGxhdGUYASABKAsyHy50ZXNzZXJhLmFkbWluLnYxLkNsYWltVGVtcGxhdGUiNgoOUmJhY1Blcm1pc3Npb24SEwoLcmVzb3VyY2VfaWQYASABKAkSDwoHYWN0aW9ucxgCIAMoCSJJCgxSYmFjUmVzb3VyY2USEwoLcmVzb3VyY2VfaWQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSDwoHYWN0aW9ucxgDIAMoCSJnCghSYmFjUm9sZRIPCgdyb2xlX2lkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEjUKC3Blcm1pc3Npb25zGAMgAygLMiAudGVzc2VyYS5hZG1pbi52MS5SYmFjUGVybWlzc2lvbiJmCglSYmFjU2NvcGUSDQoFc2NvcGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSNQoLcGVybWlzc2lvbnMYAyADKAsyIC50ZXNzZXJhLmFkbWluLnYxLlJiYWNQZXJtaXNzaW9uIpcBCgpSYmFjUG9saWN5EjEKCXJlc291cmNlcxgBIAMoCzIeLnRlc3NlcmEuYWRtaW4udjEuUmJhY1Jlc291cmNlEikKBXJvbGVzGAIgAygLMhoudGVzc2VyYS5hZG1pbi52MS5SYmFjUm9sZRIrCgZzY29wZXMYAyADKAsyGy50ZXNzZXJhLmFkbWluLnYxLlJiYWNTY29wZSJEChRTZXRSYmFjUG9saWN5UmVxdWVzdBIsCgZwb2xpY3kYASABKAsyHC50ZXNzZXJhLmFkbWluLnYxLlJiYWNQb2xpY3kihgEKFVNldFJiYWNQb2xpY3lSZXNwb25zZRIsCgZwb2xpY3kYASABKAsyHC50ZXNzZXJhLmFkbWluLnYxLlJiYWNQb2xpY3kSDwoHdmVyc2lvbhgCIAEoAxIuCgp1cGRhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIWChRHZXRSYmFjUG9saWN5UmVxdWVzdCKGAQoVR2V0UmJhY1BvbGljeVJlc3BvbnNlEiwKBnBvbGljeRgBIAEoCzIcLnRlc3NlcmEuYWRtaW4udjEuUmJhY1BvbGljeRIPCgd2ZXJzaW9uGAIgASgDEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMpMECgxBZG1pblNlcnZpY2USaQoQUm90YXRlU2lnbmluZ0tleRIpLnRlc3NlcmEuYWRtaW4udjEuUm90YXRlU2lnbmluZ0tleVJlcXVlc3QaKi50ZXNzZXJhLmFkbWluLnYxLlJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZRJpChBTZXRDbGFpbVRlbXBsYXRlEikudGVzc2VyYS5hZG1pbi52MS5TZXRDbGFpbVRlbXBsYXRlUmVxdWVzdBoqLnRlc3NlcmEuYWRtaW4udjEuU2V0Q2xhaW1UZW1wbGF0ZVJlc3BvbnNlEmkKEEdldENsYWltVGVtcGxhdGUSKS50ZXNzZXJhLmFkbWluLnYxLkdldENsYWltVGVtcGxhdGVSZXF1ZXN0GioudGVzc2VyYS5hZG1pbi52MS5HZXRDbGFpbVRlbXBsYXRlUmVzcG9uc2USYAoNU2V0UmJhY1BvbGljeRImLnRlc3NlcmEuYWRtaW4udjEuU2V0UmJhY1BvbGljeVJlcXVlc3QaJy50ZXNzZXJhLmFkbWluLnYxLlNldFJiYWNQb2xpY3lSZXNwb25zZRJgCg1HZXRSYmFjUG9saWN5EiYudGVzc2VyYS5hZG1pbi52MS5HZXRSYmFjUG9saWN5UmVxdWVzdBonLnRlc3NlcmEuYWRtaW4udjEuR2V0UmJhY1BvbGljeVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Request of AdminService.RotateSigningKey.
@@ -178,6 +178,280 @@ export const GetClaimTemplateResponseSchema: GenMessage<GetClaimTemplateResponse
   messageDesc(file_tessera_admin_v1_admin_service, 6);
 
 /**
+ * What a role or scope may do on one resource.
+ *
+ * @generated from message tessera.admin.v1.RbacPermission
+ */
+export type RbacPermission = Message<"tessera.admin.v1.RbacPermission"> & {
+  /**
+   * A resource declared in the policy.
+   *
+   * @generated from field: string resource_id = 1;
+   */
+  resourceId: string;
+
+  /**
+   * Actions that resource declares, or "*" for all of them.
+   *
+   * @generated from field: repeated string actions = 2;
+   */
+  actions: string[];
+};
+
+/**
+ * Describes the message tessera.admin.v1.RbacPermission.
+ * Use `create(RbacPermissionSchema)` to create a new message.
+ */
+export const RbacPermissionSchema: GenMessage<RbacPermission> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 7);
+
+/**
+ * A resource and the actions it declares.
+ *
+ * @generated from message tessera.admin.v1.RbacResource
+ */
+export type RbacResource = Message<"tessera.admin.v1.RbacResource"> & {
+  /**
+   * 1 to 128 letters, digits, '_' or '-'; must not start with "stytch".
+   *
+   * @generated from field: string resource_id = 1;
+   */
+  resourceId: string;
+
+  /**
+   * Free text.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * 1 to 128 letters, digits, '_', '-', '.' or ':' each, unique.
+   *
+   * @generated from field: repeated string actions = 3;
+   */
+  actions: string[];
+};
+
+/**
+ * Describes the message tessera.admin.v1.RbacResource.
+ * Use `create(RbacResourceSchema)` to create a new message.
+ */
+export const RbacResourceSchema: GenMessage<RbacResource> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 8);
+
+/**
+ * A role: a name for a set of permissions.
+ *
+ * @generated from message tessera.admin.v1.RbacRole
+ */
+export type RbacRole = Message<"tessera.admin.v1.RbacRole"> & {
+  /**
+   * 1 to 128 letters, digits, '_', '-', '.' or ':'.
+   *
+   * @generated from field: string role_id = 1;
+   */
+  roleId: string;
+
+  /**
+   * Free text.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * At most one permission per resource.
+   *
+   * @generated from field: repeated tessera.admin.v1.RbacPermission permissions = 3;
+   */
+  permissions: RbacPermission[];
+};
+
+/**
+ * Describes the message tessera.admin.v1.RbacRole.
+ * Use `create(RbacRoleSchema)` to create a new message.
+ */
+export const RbacRoleSchema: GenMessage<RbacRole> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 9);
+
+/**
+ * A scope, kept and served as Stytch has it.
+ *
+ * @generated from message tessera.admin.v1.RbacScope
+ */
+export type RbacScope = Message<"tessera.admin.v1.RbacScope"> & {
+  /**
+   * 1 to 128 letters, digits, '_', '-', '.' or ':'.
+   *
+   * @generated from field: string scope = 1;
+   */
+  scope: string;
+
+  /**
+   * Free text.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * At most one permission per resource.
+   *
+   * @generated from field: repeated tessera.admin.v1.RbacPermission permissions = 3;
+   */
+  permissions: RbacPermission[];
+};
+
+/**
+ * Describes the message tessera.admin.v1.RbacScope.
+ * Use `create(RbacScopeSchema)` to create a new message.
+ */
+export const RbacScopeSchema: GenMessage<RbacScope> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 10);
+
+/**
+ * The project's RBAC policy, shaped as Stytch's.
+ *
+ * @generated from message tessera.admin.v1.RbacPolicy
+ */
+export type RbacPolicy = Message<"tessera.admin.v1.RbacPolicy"> & {
+  /**
+   * Resources and their actions.
+   *
+   * @generated from field: repeated tessera.admin.v1.RbacResource resources = 1;
+   */
+  resources: RbacResource[];
+
+  /**
+   * Roles and their permissions.
+   *
+   * @generated from field: repeated tessera.admin.v1.RbacRole roles = 2;
+   */
+  roles: RbacRole[];
+
+  /**
+   * Scopes and their permissions.
+   *
+   * @generated from field: repeated tessera.admin.v1.RbacScope scopes = 3;
+   */
+  scopes: RbacScope[];
+};
+
+/**
+ * Describes the message tessera.admin.v1.RbacPolicy.
+ * Use `create(RbacPolicySchema)` to create a new message.
+ */
+export const RbacPolicySchema: GenMessage<RbacPolicy> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 11);
+
+/**
+ * Request of AdminService.SetRbacPolicy.
+ *
+ * @generated from message tessera.admin.v1.SetRbacPolicyRequest
+ */
+export type SetRbacPolicyRequest = Message<"tessera.admin.v1.SetRbacPolicyRequest"> & {
+  /**
+   * The new policy, replacing the whole current one.
+   *
+   * @generated from field: tessera.admin.v1.RbacPolicy policy = 1;
+   */
+  policy?: RbacPolicy | undefined;
+};
+
+/**
+ * Describes the message tessera.admin.v1.SetRbacPolicyRequest.
+ * Use `create(SetRbacPolicyRequestSchema)` to create a new message.
+ */
+export const SetRbacPolicyRequestSchema: GenMessage<SetRbacPolicyRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 12);
+
+/**
+ * Response of AdminService.SetRbacPolicy.
+ *
+ * @generated from message tessera.admin.v1.SetRbacPolicyResponse
+ */
+export type SetRbacPolicyResponse = Message<"tessera.admin.v1.SetRbacPolicyResponse"> & {
+  /**
+   * The policy now in force.
+   *
+   * @generated from field: tessera.admin.v1.RbacPolicy policy = 1;
+   */
+  policy?: RbacPolicy | undefined;
+
+  /**
+   * Goes up by one on every set.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+
+  /**
+   * When it was set.
+   *
+   * @generated from field: google.protobuf.Timestamp updated_at = 3;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tessera.admin.v1.SetRbacPolicyResponse.
+ * Use `create(SetRbacPolicyResponseSchema)` to create a new message.
+ */
+export const SetRbacPolicyResponseSchema: GenMessage<SetRbacPolicyResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 13);
+
+/**
+ * Request of AdminService.GetRbacPolicy.
+ *
+ * @generated from message tessera.admin.v1.GetRbacPolicyRequest
+ */
+export type GetRbacPolicyRequest = Message<"tessera.admin.v1.GetRbacPolicyRequest"> & {
+};
+
+/**
+ * Describes the message tessera.admin.v1.GetRbacPolicyRequest.
+ * Use `create(GetRbacPolicyRequestSchema)` to create a new message.
+ */
+export const GetRbacPolicyRequestSchema: GenMessage<GetRbacPolicyRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 14);
+
+/**
+ * Response of AdminService.GetRbacPolicy.
+ *
+ * @generated from message tessera.admin.v1.GetRbacPolicyResponse
+ */
+export type GetRbacPolicyResponse = Message<"tessera.admin.v1.GetRbacPolicyResponse"> & {
+  /**
+   * The policy in force.
+   *
+   * @generated from field: tessera.admin.v1.RbacPolicy policy = 1;
+   */
+  policy?: RbacPolicy | undefined;
+
+  /**
+   * 0 before any set.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+
+  /**
+   * When it was last set; unset if never.
+   *
+   * @generated from field: google.protobuf.Timestamp updated_at = 3;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tessera.admin.v1.GetRbacPolicyResponse.
+ * Use `create(GetRbacPolicyResponseSchema)` to create a new message.
+ */
+export const GetRbacPolicyResponseSchema: GenMessage<GetRbacPolicyResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_admin_v1_admin_service, 15);
+
+/**
  * Operator actions. Every RPC needs an API key.
  *
  * @generated from service tessera.admin.v1.AdminService
@@ -222,6 +496,30 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetClaimTemplateRequestSchema;
     output: typeof GetClaimTemplateResponseSchema;
+  },
+  /**
+   * Replaces the project's RBAC policy. Validated first: ids well-formed and
+   * unique, every permission naming a declared resource and actions it
+   * declares (or "*"); INVALID_ARGUMENT with reason INVALID_RBAC_POLICY
+   * (metadata entry, e.g. "roles[1].permissions[0]") or RBAC_POLICY_TOO_LARGE
+   * otherwise, and nothing changes.
+   *
+   * @generated from rpc tessera.admin.v1.AdminService.SetRbacPolicy
+   */
+  setRbacPolicy: {
+    methodKind: "unary";
+    input: typeof SetRbacPolicyRequestSchema;
+    output: typeof SetRbacPolicyResponseSchema;
+  },
+  /**
+   * The project's RBAC policy (empty before any is set).
+   *
+   * @generated from rpc tessera.admin.v1.AdminService.GetRbacPolicy
+   */
+  getRbacPolicy: {
+    methodKind: "unary";
+    input: typeof GetRbacPolicyRequestSchema;
+    output: typeof GetRbacPolicyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tessera_admin_v1_admin_service, 0);

@@ -91,7 +91,8 @@ export type Session = Message<"tessera.sessions.v1.Session"> & {
   attributes?: SessionAttributes | undefined;
 
   /**
-   * Roles given at creation; carried in the session JWT.
+   * The session's effective roles, as carried in its JWT: the default role
+   * (RBAC_DEFAULT_ROLE), the roles given at creation, and its user's roles.
    *
    * @generated from field: repeated string roles = 7;
    */

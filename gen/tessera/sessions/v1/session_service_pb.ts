@@ -13,7 +13,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file tessera/sessions/v1/session_service.proto.
  */
 export const file_tessera_sessions_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Cil0ZXNzZXJhL3Nlc3Npb25zL3YxL3Nlc3Npb25fc2VydmljZS5wcm90bxITdGVzc2VyYS5zZXNzaW9ucy52MSLuAQoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIlChhzZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXMYAiABKAVIAIgBARI2ChVzZXNzaW9uX2N1c3RvbV9jbGFpbXMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjoKCmF0dHJpYnV0ZXMYBCABKAsyJi50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb25BdHRyaWJ1dGVzEg0KBXJvbGVzGAUgAygJQhsKGV9zZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXMicgoVQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRITCgtzZXNzaW9uX2p3dBgDIAEoCSKYAgoaQXV0aGVudGljYXRlU2Vzc2lvblJlcXVlc3QSFwoNc2Vzc2lvbl90b2tlbhgBIAEoCUgAEhUKC3Nlc3Npb25fand0GAIgASgJSAASJQoYc2Vzc2lvbl9kdXJhdGlvbl9taW51dGVzGAMgASgFSAGIAQESNgoVc2Vzc2lvbl9jdXN0b21fY2xhaW1zGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIkChdleHBlY3RlZF9jbGFpbXNfdmVyc2lvbhgFIAEoA0gCiAEBQgwKCmNyZWRlbnRpYWxCGwoZX3Nlc3Npb25fZHVyYXRpb25fbWludXRlc0IaChhfZXhwZWN0ZWRfY2xhaW1zX3ZlcnNpb24ieAobQXV0aGVudGljYXRlU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRITCgtzZXNzaW9uX2p3dBgDIAEoCSJNChNMaXN0U2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiXwoUTGlzdFNlc3Npb25zUmVzcG9uc2USLgoIc2Vzc2lvbnMYASADKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImYKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhQKCnNlc3Npb25faWQYASABKAlIABIXCg1zZXNzaW9uX3Rva2VuGAIgASgJSAASFQoLc2Vzc2lvbl9qd3QYAyABKAlIAEIICgZ0YXJnZXQiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlIhAKDkdldEp3a3NSZXF1ZXN0InIKA0p3axILCgNrdHkYASABKAkSCwoDa2lkGAIgASgJEgsKA3VzZRgDIAEoCRILCgNhbGcYBCABKAkSCwoDY3J2GAUgASgJEgkKAXgYBiABKAkSCQoBeRgHIAEoCRIJCgFuGAggASgJEgkKAWUYCSABKAkiOQoPR2V0Sndrc1Jlc3BvbnNlEiYKBGtleXMYASADKAsyGC50ZXNzZXJhLnNlc3Npb25zLnYxLkp3ayKqAQoaVXBkYXRlU2Vzc2lvbkNsYWltc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRI2ChVzZXNzaW9uX2N1c3RvbV9jbGFpbXMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiQKF2V4cGVjdGVkX2NsYWltc192ZXJzaW9uGAMgASgDSACIAQFCGgoYX2V4cGVjdGVkX2NsYWltc192ZXJzaW9uIkwKG1VwZGF0ZVNlc3Npb25DbGFpbXNSZXNwb25zZRItCgdzZXNzaW9uGAEgASgLMhwudGVzc2VyYS5zZXNzaW9ucy52MS5TZXNzaW9uImoKH1VwZGF0ZVVzZXJTZXNzaW9uc0NsYWltc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRI2ChVzZXNzaW9uX2N1c3RvbV9jbGFpbXMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IlIKIFVwZGF0ZVVzZXJTZXNzaW9uc0NsYWltc1Jlc3BvbnNlEi4KCHNlc3Npb25zGAEgAygLMhwudGVzc2VyYS5zZXNzaW9ucy52MS5TZXNzaW9uMpkGCg5TZXNzaW9uU2VydmljZRJmCg1DcmVhdGVTZXNzaW9uEikudGVzc2VyYS5zZXNzaW9ucy52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBoqLnRlc3NlcmEuc2Vzc2lvbnMudjEuQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEngKE0F1dGhlbnRpY2F0ZVNlc3Npb24SLy50ZXNzZXJhLnNlc3Npb25zLnYxLkF1dGhlbnRpY2F0ZVNlc3Npb25SZXF1ZXN0GjAudGVzc2VyYS5zZXNzaW9ucy52MS5BdXRoZW50aWNhdGVTZXNzaW9uUmVzcG9uc2USYwoMTGlzdFNlc3Npb25zEigudGVzc2VyYS5zZXNzaW9ucy52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GikudGVzc2VyYS5zZXNzaW9ucy52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJmCg1SZXZva2VTZXNzaW9uEikudGVzc2VyYS5zZXNzaW9ucy52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBoqLnRlc3NlcmEuc2Vzc2lvbnMudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlElQKB0dldEp3a3MSIy50ZXNzZXJhLnNlc3Npb25zLnYxLkdldEp3a3NSZXF1ZXN0GiQudGVzc2VyYS5zZXNzaW9ucy52MS5HZXRKd2tzUmVzcG9uc2USeAoTVXBkYXRlU2Vzc2lvbkNsYWltcxIvLnRlc3NlcmEuc2Vzc2lvbnMudjEuVXBkYXRlU2Vzc2lvbkNsYWltc1JlcXVlc3QaMC50ZXNzZXJhLnNlc3Npb25zLnYxLlVwZGF0ZVNlc3Npb25DbGFpbXNSZXNwb25zZRKHAQoYVXBkYXRlVXNlclNlc3Npb25zQ2xhaW1zEjQudGVzc2VyYS5zZXNzaW9ucy52MS5VcGRhdGVVc2VyU2Vzc2lvbnNDbGFpbXNSZXF1ZXN0GjUudGVzc2VyYS5zZXNzaW9ucy52MS5VcGRhdGVVc2VyU2Vzc2lvbnNDbGFpbXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_tessera_sessions_v1_session]);
+  fileDesc("Cil0ZXNzZXJhL3Nlc3Npb25zL3YxL3Nlc3Npb25fc2VydmljZS5wcm90bxITdGVzc2VyYS5zZXNzaW9ucy52MSLuAQoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIlChhzZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXMYAiABKAVIAIgBARI2ChVzZXNzaW9uX2N1c3RvbV9jbGFpbXMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjoKCmF0dHJpYnV0ZXMYBCABKAsyJi50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb25BdHRyaWJ1dGVzEg0KBXJvbGVzGAUgAygJQhsKGV9zZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXMicgoVQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRITCgtzZXNzaW9uX2p3dBgDIAEoCSLeAgoaQXV0aGVudGljYXRlU2Vzc2lvblJlcXVlc3QSFwoNc2Vzc2lvbl90b2tlbhgBIAEoCUgAEhUKC3Nlc3Npb25fand0GAIgASgJSAASJQoYc2Vzc2lvbl9kdXJhdGlvbl9taW51dGVzGAMgASgFSAGIAQESNgoVc2Vzc2lvbl9jdXN0b21fY2xhaW1zGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIkChdleHBlY3RlZF9jbGFpbXNfdmVyc2lvbhgFIAEoA0gCiAEBEkQKE2F1dGhvcml6YXRpb25fY2hlY2sYBiABKAsyJy50ZXNzZXJhLnNlc3Npb25zLnYxLkF1dGhvcml6YXRpb25DaGVja0IMCgpjcmVkZW50aWFsQhsKGV9zZXNzaW9uX2R1cmF0aW9uX21pbnV0ZXNCGgoYX2V4cGVjdGVkX2NsYWltc192ZXJzaW9uIjkKEkF1dGhvcml6YXRpb25DaGVjaxITCgtyZXNvdXJjZV9pZBgBIAEoCRIOCgZhY3Rpb24YAiABKAkiQgoUQXV0aG9yaXphdGlvblZlcmRpY3QSEgoKYXV0aG9yaXplZBgBIAEoCBIWCg5ncmFudGluZ19yb2xlcxgCIAMoCSK0AQobQXV0aGVudGljYXRlU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFQoNc2Vzc2lvbl90b2tlbhgCIAEoCRITCgtzZXNzaW9uX2p3dBgDIAEoCRI6Cgd2ZXJkaWN0GAQgASgLMikudGVzc2VyYS5zZXNzaW9ucy52MS5BdXRob3JpemF0aW9uVmVyZGljdCJNChNMaXN0U2Vzc2lvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiXwoUTGlzdFNlc3Npb25zUmVzcG9uc2USLgoIc2Vzc2lvbnMYASADKAsyHC50ZXNzZXJhLnNlc3Npb25zLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImYKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhQKCnNlc3Npb25faWQYASABKAlIABIXCg1zZXNzaW9uX3Rva2VuGAIgASgJSAASFQoLc2Vzc2lvbl9qd3QYAyABKAlIAEIICgZ0YXJnZXQiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlIhAKDkdldEp3a3NSZXF1ZXN0InIKA0p3axILCgNrdHkYASABKAkSCwoDa2lkGAIgASgJEgsKA3VzZRgDIAEoCRILCgNhbGcYBCABKAkSCwoDY3J2GAUgASgJEgkKAXgYBiABKAkSCQoBeRgHIAEoCRIJCgFuGAggASgJEgkKAWUYCSABKAkiOQoPR2V0Sndrc1Jlc3BvbnNlEiYKBGtleXMYASADKAsyGC50ZXNzZXJhLnNlc3Npb25zLnYxLkp3ayKqAQoaVXBkYXRlU2Vzc2lvbkNsYWltc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRI2ChVzZXNzaW9uX2N1c3RvbV9jbGFpbXMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiQKF2V4cGVjdGVkX2NsYWltc192ZXJzaW9uGAMgASgDSACIAQFCGgoYX2V4cGVjdGVkX2NsYWltc192ZXJzaW9uIkwKG1VwZGF0ZVNlc3Npb25DbGFpbXNSZXNwb25zZRItCgdzZXNzaW9uGAEgASgLMhwudGVzc2VyYS5zZXNzaW9ucy52MS5TZXNzaW9uImoKH1VwZGF0ZVVzZXJTZXNzaW9uc0NsYWltc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRI2ChVzZXNzaW9uX2N1c3RvbV9jbGFpbXMYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IlIKIFVwZGF0ZVVzZXJTZXNzaW9uc0NsYWltc1Jlc3BvbnNlEi4KCHNlc3Npb25zGAEgAygLMhwudGVzc2VyYS5zZXNzaW9ucy52MS5TZXNzaW9uMpkGCg5TZXNzaW9uU2VydmljZRJmCg1DcmVhdGVTZXNzaW9uEikudGVzc2VyYS5zZXNzaW9ucy52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBoqLnRlc3NlcmEuc2Vzc2lvbnMudjEuQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEngKE0F1dGhlbnRpY2F0ZVNlc3Npb24SLy50ZXNzZXJhLnNlc3Npb25zLnYxLkF1dGhlbnRpY2F0ZVNlc3Npb25SZXF1ZXN0GjAudGVzc2VyYS5zZXNzaW9ucy52MS5BdXRoZW50aWNhdGVTZXNzaW9uUmVzcG9uc2USYwoMTGlzdFNlc3Npb25zEigudGVzc2VyYS5zZXNzaW9ucy52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GikudGVzc2VyYS5zZXNzaW9ucy52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJmCg1SZXZva2VTZXNzaW9uEikudGVzc2VyYS5zZXNzaW9ucy52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBoqLnRlc3NlcmEuc2Vzc2lvbnMudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlElQKB0dldEp3a3MSIy50ZXNzZXJhLnNlc3Npb25zLnYxLkdldEp3a3NSZXF1ZXN0GiQudGVzc2VyYS5zZXNzaW9ucy52MS5HZXRKd2tzUmVzcG9uc2USeAoTVXBkYXRlU2Vzc2lvbkNsYWltcxIvLnRlc3NlcmEuc2Vzc2lvbnMudjEuVXBkYXRlU2Vzc2lvbkNsYWltc1JlcXVlc3QaMC50ZXNzZXJhLnNlc3Npb25zLnYxLlVwZGF0ZVNlc3Npb25DbGFpbXNSZXNwb25zZRKHAQoYVXBkYXRlVXNlclNlc3Npb25zQ2xhaW1zEjQudGVzc2VyYS5zZXNzaW9ucy52MS5VcGRhdGVVc2VyU2Vzc2lvbnNDbGFpbXNSZXF1ZXN0GjUudGVzc2VyYS5zZXNzaW9ucy52MS5VcGRhdGVVc2VyU2Vzc2lvbnNDbGFpbXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_tessera_sessions_v1_session]);
 
 /**
  * Request of SessionService.CreateSession.
@@ -149,6 +149,14 @@ export type AuthenticateSessionRequest = Message<"tessera.sessions.v1.Authentica
    * @generated from field: optional int64 expected_claims_version = 5;
    */
   expectedClaimsVersion?: bigint | undefined;
+
+  /**
+   * When set, the call succeeds only if one of the session's roles grants
+   * this action on this resource under the RBAC policy (AdminService.SetRbacPolicy).
+   *
+   * @generated from field: tessera.sessions.v1.AuthorizationCheck authorization_check = 6;
+   */
+  authorizationCheck?: AuthorizationCheck | undefined;
 };
 
 /**
@@ -157,6 +165,62 @@ export type AuthenticateSessionRequest = Message<"tessera.sessions.v1.Authentica
  */
 export const AuthenticateSessionRequestSchema: GenMessage<AuthenticateSessionRequest> = /*@__PURE__*/
   messageDesc(file_tessera_sessions_v1_session_service, 2);
+
+/**
+ * An action on a resource that a session must be allowed, as Stytch's authorization_check.
+ *
+ * @generated from message tessera.sessions.v1.AuthorizationCheck
+ */
+export type AuthorizationCheck = Message<"tessera.sessions.v1.AuthorizationCheck"> & {
+  /**
+   * The resource, as declared in the RBAC policy (1 to 128 characters).
+   *
+   * @generated from field: string resource_id = 1;
+   */
+  resourceId: string;
+
+  /**
+   * The action on it (1 to 128 characters).
+   *
+   * @generated from field: string action = 2;
+   */
+  action: string;
+};
+
+/**
+ * Describes the message tessera.sessions.v1.AuthorizationCheck.
+ * Use `create(AuthorizationCheckSchema)` to create a new message.
+ */
+export const AuthorizationCheckSchema: GenMessage<AuthorizationCheck> = /*@__PURE__*/
+  messageDesc(file_tessera_sessions_v1_session_service, 3);
+
+/**
+ * The answer to an authorization check that passed.
+ *
+ * @generated from message tessera.sessions.v1.AuthorizationVerdict
+ */
+export type AuthorizationVerdict = Message<"tessera.sessions.v1.AuthorizationVerdict"> & {
+  /**
+   * Always true: a denied check fails the call with PERMISSION_DENIED.
+   *
+   * @generated from field: bool authorized = 1;
+   */
+  authorized: boolean;
+
+  /**
+   * Every role of the session that grants the action, in policy order.
+   *
+   * @generated from field: repeated string granting_roles = 2;
+   */
+  grantingRoles: string[];
+};
+
+/**
+ * Describes the message tessera.sessions.v1.AuthorizationVerdict.
+ * Use `create(AuthorizationVerdictSchema)` to create a new message.
+ */
+export const AuthorizationVerdictSchema: GenMessage<AuthorizationVerdict> = /*@__PURE__*/
+  messageDesc(file_tessera_sessions_v1_session_service, 4);
 
 /**
  * Response of SessionService.AuthenticateSession.
@@ -184,6 +248,13 @@ export type AuthenticateSessionResponse = Message<"tessera.sessions.v1.Authentic
    * @generated from field: string session_jwt = 3;
    */
   sessionJwt: string;
+
+  /**
+   * Set when the request had an authorization_check.
+   *
+   * @generated from field: tessera.sessions.v1.AuthorizationVerdict verdict = 4;
+   */
+  verdict?: AuthorizationVerdict | undefined;
 };
 
 /**
@@ -191,7 +262,7 @@ export type AuthenticateSessionResponse = Message<"tessera.sessions.v1.Authentic
  * Use `create(AuthenticateSessionResponseSchema)` to create a new message.
  */
 export const AuthenticateSessionResponseSchema: GenMessage<AuthenticateSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_sessions_v1_session_service, 3);
+  messageDesc(file_tessera_sessions_v1_session_service, 5);
 
 /**
  * Request of SessionService.ListSessions.
@@ -231,7 +302,7 @@ export type ListSessionsRequest = Message<"tessera.sessions.v1.ListSessionsReque
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_sessions_v1_session_service, 4);
+  messageDesc(file_tessera_sessions_v1_session_service, 6);
 
 /**
  * Response of SessionService.ListSessions.
@@ -262,7 +333,7 @@ export type ListSessionsResponse = Message<"tessera.sessions.v1.ListSessionsResp
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_sessions_v1_session_service, 5);
+  messageDesc(file_tessera_sessions_v1_session_service, 7);
 
 /**
  * Request of SessionService.RevokeSession.
@@ -307,7 +378,7 @@ export type RevokeSessionRequest = Message<"tessera.sessions.v1.RevokeSessionReq
  * Use `create(RevokeSessionRequestSchema)` to create a new message.
  */
 export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_sessions_v1_session_service, 6);
+  messageDesc(file_tessera_sessions_v1_session_service, 8);
 
 /**
  * Response of SessionService.RevokeSession.
@@ -322,7 +393,7 @@ export type RevokeSessionResponse = Message<"tessera.sessions.v1.RevokeSessionRe
  * Use `create(RevokeSessionResponseSchema)` to create a new message.
  */
 export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_sessions_v1_session_service, 7);
+  messageDesc(file_tessera_sessions_v1_session_service, 9);
 
 /**
  * Request of SessionService.GetJwks.
@@ -337,7 +408,7 @@ export type GetJwksRequest = Message<"tessera.sessions.v1.GetJwksRequest"> & {
  * Use `create(GetJwksRequestSchema)` to create a new message.
  */
 export const GetJwksRequestSchema: GenMessage<GetJwksRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_sessions_v1_session_service, 8);
+  messageDesc(file_tessera_sessions_v1_session_service, 10);
 
 /**
  * A public JSON Web Key.
@@ -414,7 +485,7 @@ export type Jwk = Message<"tessera.sessions.v1.Jwk"> & {
  * Use `create(JwkSchema)` to create a new message.
  */
 export const JwkSchema: GenMessage<Jwk> = /*@__PURE__*/
-  messageDesc(file_tessera_sessions_v1_session_service, 9);
+  messageDesc(file_tessera_sessions_v1_session_service, 11);
 
 /**
  * Response of SessionService.GetJwks.
@@ -435,7 +506,7 @@ export type GetJwksResponse = Message<"tessera.sessions.v1.GetJwksResponse"> & {
  * Use `create(GetJwksResponseSchema)` to create a new message.
  */
 export const GetJwksResponseSchema: GenMessage<GetJwksResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_sessions_v1_session_service, 10);
+  messageDesc(file_tessera_sessions_v1_session_service, 12);
 
 /**
  * Request of SessionService.UpdateSessionClaims.
@@ -470,7 +541,7 @@ export type UpdateSessionClaimsRequest = Message<"tessera.sessions.v1.UpdateSess
  * Use `create(UpdateSessionClaimsRequestSchema)` to create a new message.
  */
 export const UpdateSessionClaimsRequestSchema: GenMessage<UpdateSessionClaimsRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_sessions_v1_session_service, 11);
+  messageDesc(file_tessera_sessions_v1_session_service, 13);
 
 /**
  * Response of SessionService.UpdateSessionClaims.
@@ -491,7 +562,7 @@ export type UpdateSessionClaimsResponse = Message<"tessera.sessions.v1.UpdateSes
  * Use `create(UpdateSessionClaimsResponseSchema)` to create a new message.
  */
 export const UpdateSessionClaimsResponseSchema: GenMessage<UpdateSessionClaimsResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_sessions_v1_session_service, 12);
+  messageDesc(file_tessera_sessions_v1_session_service, 14);
 
 /**
  * Request of SessionService.UpdateUserSessionsClaims.
@@ -519,7 +590,7 @@ export type UpdateUserSessionsClaimsRequest = Message<"tessera.sessions.v1.Updat
  * Use `create(UpdateUserSessionsClaimsRequestSchema)` to create a new message.
  */
 export const UpdateUserSessionsClaimsRequestSchema: GenMessage<UpdateUserSessionsClaimsRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_sessions_v1_session_service, 13);
+  messageDesc(file_tessera_sessions_v1_session_service, 15);
 
 /**
  * Response of SessionService.UpdateUserSessionsClaims.
@@ -540,7 +611,7 @@ export type UpdateUserSessionsClaimsResponse = Message<"tessera.sessions.v1.Upda
  * Use `create(UpdateUserSessionsClaimsResponseSchema)` to create a new message.
  */
 export const UpdateUserSessionsClaimsResponseSchema: GenMessage<UpdateUserSessionsClaimsResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_sessions_v1_session_service, 14);
+  messageDesc(file_tessera_sessions_v1_session_service, 16);
 
 /**
  * Sessions with merge-patch custom claims and signed session JWTs.
@@ -560,7 +631,10 @@ export const SessionService: GenService<{
   },
   /**
    * Authenticates a session by token or JWT, optionally patching its custom
-   * claims and extending it, and mints a new session JWT.
+   * claims and extending it, and mints a new session JWT. With an
+   * authorization_check, the session's roles must grant the action on the
+   * resource under the RBAC policy; otherwise PERMISSION_DENIED (reason
+   * PERMISSION_DENIED) and nothing about the session changes.
    *
    * @generated from rpc tessera.sessions.v1.SessionService.AuthenticateSession
    */
