@@ -5,7 +5,7 @@ import type { JwtProfile } from "../config.js";
 import { InvalidSessionJwtError } from "../errors.js";
 import type { ActiveKey, KeyStore } from "../keys/key-store.js";
 import type { Session } from "../sessions/session.js";
-import { signCompactJws } from "./jws-sign.js";
+import { mintCompactJws } from "./jws-sign.js";
 import { compactJwsLength } from "./jwt-length.js";
 
 /** Options of createSessionJwts. */
@@ -84,12 +84,11 @@ export function createSessionJwts(options: SessionJwtOptions): SessionJwts {
   }
 
   return {
-    // Synchronous node:crypto signing; still async so callers and the interface stay as they were.
     async mint(session) {
       const key = options.keys.active();
       const { header, payloadJson } = content(session, key);
       // Signed as the exact texts `length` measures, so the two can never disagree.
-      return signCompactJws(key.alg, key.privateKey, JSON.stringify(header), payloadJson);
+      return mintCompactJws(key.alg, key.privateKey, JSON.stringify(header), payloadJson);
     },
 
     length(session) {
