@@ -20,7 +20,7 @@ import {
   CreateSessionResponseSchema,
   SessionService,
 } from "../gen/tessera/sessions/v1/session_service_pb.js";
-import { type Operation, patchOf } from "./operations.js";
+import { hotPatchOf, type Operation, patchOf } from "./operations.js";
 import { measure } from "./stats.js";
 
 /** Messages from bench/run.ts. */
@@ -32,6 +32,8 @@ export type LoadCommand =
       readonly client: "raw" | "connect";
       readonly tokens: string[];
       readonly jwts: string[];
+      /** The token of the one session every hot-patch call patches. */
+      readonly hotToken: string;
     }
   | { readonly type: "run"; readonly op: Operation; readonly seconds: number; readonly concurrency: number };
 
@@ -81,7 +83,13 @@ function rawUnary(s: http2.ClientHttp2Session, path: string, apiKey: string) {
     });
 }
 
-function rawCalls(port: number, apiKey: string, tokens: string[], jwts: string[]): Record<Operation, Call> {
+function rawCalls(
+  port: number,
+  apiKey: string,
+  tokens: string[],
+  jwts: string[],
+  hotToken: string,
+): Record<Operation, Call> {
   session = http2.connect(`http://127.0.0.1:${port}`);
   session.on("error", () => {});
   const base = "/tessera.sessions.v1.SessionService/";
@@ -111,6 +119,8 @@ function rawCalls(port: number, apiKey: string, tokens: string[], jwts: string[]
       ).then((b) => checked(b, i, "create")),
     token: (i) => auth(i, { credential: { case: "sessionToken", value: token(i) } }),
     patch: (i) => auth(i, { credential: { case: "sessionToken", value: token(i) }, sessionCustomClaims: patchOf(i) }),
+    "hot-patch": (i) =>
+      auth(i, { credential: { case: "sessionToken", value: hotToken }, sessionCustomClaims: hotPatchOf(i) }),
     jwt: (i) => auth(i, { credential: { case: "sessionJwt", value: jwt(i) } }),
     mixed: (i) =>
       i % 2 === 0
@@ -119,7 +129,13 @@ function rawCalls(port: number, apiKey: string, tokens: string[], jwts: string[]
   };
 }
 
-function connectCalls(port: number, apiKey: string, tokens: string[], jwts: string[]): Record<Operation, Call> {
+function connectCalls(
+  port: number,
+  apiKey: string,
+  tokens: string[],
+  jwts: string[],
+  hotToken: string,
+): Record<Operation, Call> {
   const auth: Interceptor = (next) => (req) => {
     req.header.set("authorization", `Bearer ${apiKey}`);
     return next(req);
@@ -138,6 +154,11 @@ function connectCalls(port: number, apiKey: string, tokens: string[], jwts: stri
         credential: { case: "sessionToken", value: token(i) },
         sessionCustomClaims: patchOf(i),
       }),
+    "hot-patch": (i) =>
+      client.authenticateSession({
+        credential: { case: "sessionToken", value: hotToken },
+        sessionCustomClaims: hotPatchOf(i),
+      }),
     jwt: (i) => client.authenticateSession({ credential: { case: "sessionJwt", value: jwt(i) } }),
     mixed: (i) =>
       i % 2 === 0
@@ -154,7 +175,7 @@ process.on("message", (raw) => {
   const send = (m: unknown) => process.send?.(m);
   if (command.type === "init") {
     const build = command.client === "connect" ? connectCalls : rawCalls;
-    calls = build(command.port, command.apiKey, command.tokens, command.jwts);
+    calls = build(command.port, command.apiKey, command.tokens, command.jwts, command.hotToken);
     send({ type: "ready" });
     return;
   }

@@ -1,18 +1,21 @@
 /**
  * `npm run bench`: Tessera over HTTP/2 (gRPC, h2c) against the floor of the same
  * work done in-process. Needs DATABASE_URL (a role with CREATEDB); makes and drops
- * its own database. Three processes: the server (`node --import tsx src/main.ts`,
- * logs to a file), the load generator (bench/load-generator.ts) and this one,
+ * its own database. Three processes: the server (`npm start`'s `node
+ * dist/src/main.js`, built first with `npm run build`; logs to a file), the load
+ * generator (bench/load-generator.ts) and this one,
  * which runs the floor. Each phase runs alone: the floor while the server and
  * load generator are idle, then the RPCs while this process only waits.
  * Options: --seconds=N per run (8), --concurrency=N (64), --sessions=N (1000),
  * --client=raw|connect (raw), --pool=N (server and floor pool, 10), --only=op,op
- * (create,token,patch,jwt), --log-level=L (server, info), --server-node-options="…",
+ * (create,token,patch,hot-patch,jwt; hot-patch: every call patches one key of the
+ * same session), --server=dist|tsx (dist; tsx runs src/main.ts through the tsx
+ * loader, as `npm run dev`), --log-level=L (server, info), --server-node-options="…",
  * --pg-socket=DIR (server and floor connect through PostgreSQL's Unix socket in DIR),
  * --scale (also with 1,000,000 sessions), --soak=SECONDS, --cpu-prof (server
  * profile into bench/profiles/).
  */
-import { type ChildProcess, fork, spawn } from "node:child_process";
+import { type ChildProcess, fork, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -31,7 +34,7 @@ import { jwtLengthCheck } from "../src/tokens/jwt-length.js";
 import { createSessionJwts } from "../src/tokens/session-jwt.js";
 import { type CpuSample, coresBetween, sampleCpu } from "./cpu.js";
 import type { LoadCommand } from "./load-generator.js";
-import { type Operation, patchOf } from "./operations.js";
+import { HOT_PATCH_KEYS, type Operation, patchOf } from "./operations.js";
 import { measure, type RunStats, row } from "./stats.js";
 
 const args = new Map(
@@ -48,6 +51,7 @@ const CLIENT = args.get("client") === "connect" ? "connect" : "raw";
 const ONLY = args.get("only")?.split(",");
 const LOG_LEVEL = args.get("log-level") ?? "info";
 const PG_SOCKET = args.get("pg-socket");
+const SERVER = args.get("server") === "tsx" ? "tsx" : "dist";
 const SERVER_NODE_OPTIONS =
   args
     .get("server-node-options")
@@ -140,9 +144,22 @@ async function main(): Promise<void> {
   let rpcsSent = 0;
   try {
     const port = await freePort();
-    const nodeArgs = [...SERVER_NODE_OPTIONS, "--import", "tsx"];
+    const nodeArgs = [...SERVER_NODE_OPTIONS, ...(SERVER === "tsx" ? ["--import", "tsx"] : [])];
     if (args.has("cpu-prof")) nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${resolve(ROOT, "bench/profiles")}`);
-    server = spawn(process.execPath, [...nodeArgs, "src/main.ts"], {
+    if (SERVER === "dist") {
+      // What `npm start` runs: compile first so the build is never stale.
+      const build = spawnSync(
+        process.execPath,
+        [resolve(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+        {
+          cwd: ROOT,
+          stdio: "inherit",
+        },
+      );
+      if (build.status !== 0) throw new Error("npm run build failed");
+    }
+    const spawnedAt = performance.now();
+    server = spawn(process.execPath, [...nodeArgs, SERVER === "tsx" ? "src/main.ts" : "dist/src/main.js"], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,
@@ -162,10 +179,12 @@ async function main(): Promise<void> {
       try {
         if ((await fetch(`${base}/readyz`)).ok) break;
       } catch (err) {
-        if (i > 300 || server.exitCode !== null) throw err;
+        if (i > 1500 || server.exitCode !== null) throw err;
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 20));
     }
+    // Spawn to first ready /readyz on a fresh database (migrations and the first key included), to ±20 ms.
+    const readyMs = performance.now() - spawnedAt;
     const serverPid = server.pid as number;
 
     // The floor: the same service code, statements and signing, in-process, no RPC.
@@ -223,6 +242,9 @@ async function main(): Promise<void> {
     const created = await Promise.all(Array.from({ length: SESSIONS }, (_, i) => newSession(`user-${i}`, 600)));
     const tokens = created.map((c) => c.sessionToken as string);
     const jwtsIssued = created.map((c) => c.sessionJwt);
+    // One session each for the floor's and the RPC's hot patches, so each count is checked on its own.
+    const [hotFloor, hotRpc] = await Promise.all([newSession("hot-floor", 600), newSession("hot-rpc", 600)]);
+    const hotPatch = (i: number) => ({ [`k${i % HOT_PATCH_KEYS}`]: i });
     const authInput = (credential: { kind: "token"; token: string } | { kind: "jwt"; jwt: string }, i?: number) => ({
       credential,
       durationMinutes: undefined,
@@ -233,6 +255,11 @@ async function main(): Promise<void> {
       create: (i) => newSession(`f-${i}`, 60),
       token: (i) => floor.authenticate(authInput({ kind: "token", token: tokens[i % tokens.length] as string })),
       patch: (i) => floor.authenticate(authInput({ kind: "token", token: tokens[i % tokens.length] as string }, i)),
+      "hot-patch": (i) =>
+        floor.authenticate({
+          ...authInput({ kind: "token", token: hotFloor.sessionToken as string }),
+          patch: hotPatch(i),
+        }),
       jwt: (i) => floor.authenticate(authInput({ kind: "jwt", jwt: jwtsIssued[i % jwtsIssued.length] as string })),
       mixed: (i) => (i % 2 === 0 ? floorCalls.patch(i) : floorCalls.jwt(i)),
     };
@@ -243,9 +270,21 @@ async function main(): Promise<void> {
     };
     const stmts: Partial<Record<Operation, number>> = {};
     for (const op of ["create", "token", "patch", "jwt"] as const) stmts[op] = await perCall(op);
+    // Uncontended, as the other counts; under contention a hot patch may also take the locking path.
+    stmts["hot-patch"] = await perCall("hot-patch");
+    const hotSent = { floor: 1, rpc: 0 };
+    let hotStatements = Number.NaN;
 
     load = loadGenerator();
-    await load.send({ type: "init", port, apiKey: API_KEY, client: CLIENT, tokens, jwts: jwtsIssued });
+    await load.send({
+      type: "init",
+      port,
+      apiKey: API_KEY,
+      client: CLIENT,
+      tokens,
+      jwts: jwtsIssued,
+      hotToken: hotRpc.sessionToken as string,
+    });
     const loadPid = load.child.pid as number;
     const pgPids = async () =>
       (await admin.query<{ pid: number }>("select pid from pg_stat_activity where datname = $1", [dbName])).rows.map(
@@ -278,14 +317,21 @@ async function main(): Promise<void> {
       create: "CreateSession",
       token: "Authenticate by token",
       patch: "Authenticate + 3-key patch",
+      "hot-patch": `Hot patch, 1 session, ${HOT_PATCH_KEYS} keys`,
       jwt: "Authenticate by JWT",
       mixed: "Mixed authenticate",
     };
     const results: Array<{ name: string; rpc: Phase; floor?: Phase; statements?: number; rss: number }> = [];
-    for (const op of ["create", "token", "patch", "jwt"] as const) {
+    for (const op of ["create", "token", "patch", "hot-patch", "jwt"] as const) {
       if (ONLY !== undefined && !ONLY.includes(op)) continue;
+      const statementsBefore = statements;
       const f = await floorPhase(op);
       const r = await rpcPhase(op);
+      if (op === "hot-patch") {
+        hotSent.floor += f.stats.attempted;
+        hotSent.rpc += r.stats.attempted;
+        hotStatements = (statements - statementsBefore) / f.stats.attempted;
+      }
       results.push({ name: names[op], rpc: r, floor: f, statements: stmts[op], rss: rssMiB(serverPid) });
       process.stderr.write(`done: ${names[op]}\n`);
     }
@@ -301,6 +347,33 @@ async function main(): Promise<void> {
       ),
     );
     results.push({ name: "Local JWT verify (jose, JWKS)", rpc: verify, rss: rssMiB(serverPid) });
+
+    // Every hot patch must have landed: all keys present, one claims_version step per patch sent.
+    const hotChecks: string[] = [];
+    if (ONLY === undefined || ONLY.includes("hot-patch")) {
+      for (const [label, issued, sent] of [
+        ["floor", hotFloor, hotSent.floor],
+        ["RPC", hotRpc, hotSent.rpc],
+      ] as const) {
+        // Read back through the service: the merged claims and version as a caller sees them.
+        const { session } = await floor.authenticate(
+          authInput({ kind: "token", token: issued.sessionToken as string }),
+        );
+        const claims = session.customClaims;
+        const missing = Array.from({ length: HOT_PATCH_KEYS }, (_, k) => `k${k}`).filter((k) => !(k in claims));
+        const steps = Number(session.claimsVersion - issued.session.claimsVersion);
+        const ok = missing.length === 0 && steps === sent;
+        if (label === "floor") {
+          hotChecks.push(
+            `hot patch statements per call under contention (floor): ${hotStatements.toFixed(2)} (uncontended: ${stmts["hot-patch"]})`,
+          );
+        }
+        hotChecks.push(
+          `hot patch (${label}): ${ok ? "OK" : "FAILED"}: claims_version +${steps} for ${sent} patches sent, ${HOT_PATCH_KEYS - missing.length}/${HOT_PATCH_KEYS} keys present`,
+        );
+        if (!ok) process.exitCode = 1;
+      }
+    }
 
     const w = [30, 8, 8, 8, 8, 6, 6, 8];
     const pct = (cores: number) => `${(cores * 100).toFixed(0)}%`;
@@ -351,6 +424,20 @@ async function main(): Promise<void> {
           ),
         ),
       ),
+      "",
+      "CPU per call, server (RPC) against the floor (same service code in-process), and PostgreSQL per call RPC vs floor:",
+      ...results.flatMap(({ name, rpc, floor: f }) => {
+        if (f === undefined) return [];
+        const server = ((rpc.cores.server ?? 0) * 1e6) / rpc.stats.perSecond;
+        const floorUs = ((f.cores.floor ?? 0) * 1e6) / f.stats.perSecond;
+        const pgRpc = ((rpc.cores.postgres ?? 0) * 1e6) / rpc.stats.perSecond;
+        const pgFloor = ((f.cores.postgres ?? 0) * 1e6) / f.stats.perSecond;
+        return [
+          `  ${name}: server ${server.toFixed(0)} µs vs floor ${floorUs.toFixed(0)} µs = ${(server / floorUs).toFixed(2)}x; PostgreSQL ${pgRpc.toFixed(0)} vs ${pgFloor.toFixed(0)} µs`,
+        ];
+      }),
+      `server (${SERVER === "dist" ? "node dist/src/main.js" : "node --import tsx src/main.ts"}): ready ${readyMs.toFixed(0)} ms after spawn; RSS after load ${rssMiB(serverPid)} MiB`,
+      ...hotChecks,
       `errors: ${results.map((r) => `${r.name}=${r.rpc.stats.errors}${r.floor ? `/${r.floor.stats.errors}` : ""}${r.rpc.stats.firstError ? ` (${r.rpc.stats.firstError})` : ""}`).join(", ")}`,
       "stmts = statements sent to PostgreSQL per call (the floor runs the same service code; BEGIN and COMMIT count)",
     ];

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createPrivateKey, type JsonWebKey, type KeyObject, randomUUID } from "node:crypto";
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import type { Kysely } from "kysely";
 import type { Clock } from "../clock.js";
@@ -12,7 +12,8 @@ import * as repo from "./signing-key.repository.js";
 export interface ActiveKey {
   readonly kid: string;
   readonly alg: JwtAlgorithm;
-  readonly privateKey: CryptoKey;
+  /** A node:crypto key, so signing is synchronous (src/tokens/jws-sign.ts). */
+  readonly privateKey: KeyObject;
   /** Characters of the base64url signature this key makes (fixed by algorithm and key size). */
   readonly signatureLength: number;
 }
@@ -132,7 +133,7 @@ export function createKeyStore(db: Kysely<DatabaseSchema>, options: KeyStoreOpti
       activeKey = {
         kid: activeRow.kid,
         alg,
-        privateKey: (await importJWK(activeRow.private_jwk as JWK, alg)) as CryptoKey,
+        privateKey: createPrivateKey({ key: activeRow.private_jwk as JsonWebKey, format: "jwk" }),
         signatureLength: signatureLength(alg, activeRow.public_jwk),
       };
     }

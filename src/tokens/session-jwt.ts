@@ -1,10 +1,11 @@
-import { CompactSign, compactVerify, decodeProtectedHeader, errors as joseErrors } from "jose";
+import { compactVerify, decodeProtectedHeader, errors as joseErrors } from "jose";
 import type { JsonObject } from "../claims/json.js";
 import { type Clock, rfc3339 } from "../clock.js";
 import type { JwtProfile } from "../config.js";
 import { InvalidSessionJwtError } from "../errors.js";
 import type { ActiveKey, KeyStore } from "../keys/key-store.js";
 import type { Session } from "../sessions/session.js";
+import { mintCompactJws } from "./jws-sign.js";
 import { compactJwsLength } from "./jwt-length.js";
 
 /** Options of createSessionJwts. */
@@ -50,7 +51,6 @@ export interface SessionJwts {
 export function createSessionJwts(options: SessionJwtOptions): SessionJwts {
   const sessionClaim = `${options.namespace}session`;
   const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
   const stytch = options.profile === "stytch";
   const precision = stytch ? "seconds" : "milliseconds";
 
@@ -87,8 +87,8 @@ export function createSessionJwts(options: SessionJwtOptions): SessionJwts {
     async mint(session) {
       const key = options.keys.active();
       const { header, payloadJson } = content(session, key);
-      // Signed as the exact bytes `length` measures, so the two can never disagree.
-      return new CompactSign(encoder.encode(payloadJson)).setProtectedHeader(header).sign(key.privateKey);
+      // Signed as the exact texts `length` measures, so the two can never disagree.
+      return mintCompactJws(key.alg, key.privateKey, JSON.stringify(header), payloadJson);
     },
 
     length(session) {
