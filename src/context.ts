@@ -99,6 +99,25 @@ export function sessionJwtsFor(config: Config, keys: KeyStore, clock: Clock): Se
   });
 }
 
+/** The claim template and RBAC policy services a config asks for, over an open database (for the app and the CLIs). */
+export function claimSourcesFor(
+  config: Config,
+  database: Database,
+  jwts: SessionJwts,
+  clock: Clock,
+): { templates: ClaimTemplates; rbac: RbacPolicies } {
+  const templates = createClaimTemplates({
+    db: database.db,
+    clock,
+    claimsPolicy: claimsPolicyOf(config),
+    // Every JWT minted must be accepted back where a credential is read.
+    checkJwt: jwtLengthCheck(jwts, MAX_CREDENTIAL_LENGTH),
+    defaultRole: config.rbacDefaultRole,
+  });
+  const rbac = createRbacPolicies({ db: database.db, clock, maxBytes: config.rbacPolicyMaxBytes, templates });
+  return { templates, rbac };
+}
+
 /** Opens the database, migrates, loads the signing keys and builds every part of the service. */
 export async function createContext(config: Config, overrides: ContextOverrides = {}): Promise<AppContext> {
   const clock = overrides.clock ?? systemClock;
@@ -112,11 +131,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     const claimsPolicy = claimsPolicyOf(config);
     const jwts = sessionJwtsFor(config, keys, clock);
     const metrics = createMetrics(() => database.poolStats());
-    // Every JWT minted must be accepted back where a credential is read.
     const checkJwt = jwtLengthCheck(jwts, MAX_CREDENTIAL_LENGTH);
-    const defaultRole = config.rbacDefaultRole;
-    const templates = createClaimTemplates({ db: database.db, clock, claimsPolicy, checkJwt, defaultRole });
-    const rbac = createRbacPolicies({ db: database.db, clock, maxBytes: config.rbacPolicyMaxBytes, templates });
+    const { templates, rbac } = claimSourcesFor(config, database, jwts, clock);
     const sessions = instrumentSessions(
       createSessions({
         db: database.db,
@@ -127,7 +143,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
         maxSessionsPerUser: config.maxSessionsPerUser,
         // Every JWT minted must be accepted back where a credential is read.
         maxJwtLength: MAX_CREDENTIAL_LENGTH,
-        defaultRole,
+        defaultRole: config.rbacDefaultRole,
       }),
       metrics,
     );
@@ -138,7 +154,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       templates,
       metadataMaxBytes: config.userMetadataMaxBytes,
       checkJwt,
-      defaultRole,
+      defaultRole: config.rbacDefaultRole,
     });
     const health = createDatabaseHealth({
       db: database.db,

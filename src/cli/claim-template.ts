@@ -1,13 +1,6 @@
 import { readFileSync } from "node:fs";
-import { systemClock } from "../clock.js";
-import { parseConfig } from "../config.js";
-import { claimsPolicyOf, databaseOptions, keyStoreFor, sessionJwtsFor } from "../context.js";
-import { openDatabase } from "../db/database.js";
-import { migrateToLatest } from "../db/migrate.js";
 import { TesseraError } from "../errors.js";
-import { MAX_CREDENTIAL_LENGTH } from "../sessions/session-input.js";
-import { createClaimTemplates } from "../templates/claim-templates.js";
-import { jwtLengthCheck } from "../tokens/jwt-length.js";
+import { withAdminParts } from "./admin-parts.js";
 
 const USAGE = "usage: npm run claim-template -- set FILE | get | clear";
 
@@ -22,18 +15,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (!((command === "set" && file !== undefined) || command === "get" || command === "clear")) {
     throw new Error(USAGE);
   }
-  const config = parseConfig(process.env);
-  const database = await openDatabase(databaseOptions(config, 1));
-  try {
-    await migrateToLatest(database.db as never);
-    const keys = keyStoreFor(config, database, systemClock);
-    await keys.init();
-    const templates = createClaimTemplates({
-      db: database.db,
-      clock: systemClock,
-      claimsPolicy: claimsPolicyOf(config),
-      checkJwt: jwtLengthCheck(sessionJwtsFor(config, keys, systemClock), MAX_CREDENTIAL_LENGTH),
-    });
+  await withAdminParts(async ({ templates }) => {
     const stored =
       command === "get"
         ? await templates.get()
@@ -41,9 +23,7 @@ async function main(argv: readonly string[]): Promise<void> {
     if (command === "get") process.stdout.write(stored.source === "" ? "" : `${stored.source.replace(/\n?$/, "\n")}`);
     else
       process.stdout.write(`${JSON.stringify({ version: String(stored.version), cleared: stored.source === "" })}\n`);
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

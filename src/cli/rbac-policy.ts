@@ -1,14 +1,6 @@
 import { readFileSync } from "node:fs";
-import { systemClock } from "../clock.js";
-import { parseConfig } from "../config.js";
-import { claimsPolicyOf, databaseOptions, keyStoreFor, sessionJwtsFor } from "../context.js";
-import { openDatabase } from "../db/database.js";
-import { migrateToLatest } from "../db/migrate.js";
 import { TesseraError } from "../errors.js";
-import { createRbacPolicies } from "../rbac/rbac-policies.js";
-import { MAX_CREDENTIAL_LENGTH } from "../sessions/session-input.js";
-import { createClaimTemplates } from "../templates/claim-templates.js";
-import { jwtLengthCheck } from "../tokens/jwt-length.js";
+import { withAdminParts } from "./admin-parts.js";
 
 const USAGE = "usage: npm run rbac-policy -- set FILE | get";
 
@@ -24,34 +16,14 @@ async function main(argv: readonly string[]): Promise<void> {
   if (!((command === "set" && file !== undefined) || command === "get")) throw new Error(USAGE);
   // Read and parsed before the database is opened: a bad file changes nothing and takes no lock.
   const document = command === "set" ? parseJson(readFileSync(file ?? "", "utf8")) : undefined;
-  const config = parseConfig(process.env);
-  const database = await openDatabase(databaseOptions(config, 1));
-  try {
-    await migrateToLatest(database.db as never);
-    const keys = keyStoreFor(config, database, systemClock);
-    await keys.init();
-    const templates = createClaimTemplates({
-      db: database.db,
-      clock: systemClock,
-      claimsPolicy: claimsPolicyOf(config),
-      checkJwt: jwtLengthCheck(sessionJwtsFor(config, keys, systemClock), MAX_CREDENTIAL_LENGTH),
-      defaultRole: config.rbacDefaultRole,
-    });
-    const rbac = createRbacPolicies({
-      db: database.db,
-      clock: systemClock,
-      maxBytes: config.rbacPolicyMaxBytes,
-      templates,
-    });
+  await withAdminParts(async ({ rbac }) => {
     if (command === "get") {
       process.stdout.write(`${JSON.stringify((await rbac.get()).policy, null, 2)}\n`);
     } else {
       const stored = await rbac.set(document);
       process.stdout.write(`${JSON.stringify({ version: String(stored.version) })}\n`);
     }
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 function parseJson(text: string): unknown {

@@ -1,9 +1,5 @@
-import { systemClock } from "../clock.js";
-import { parseConfig } from "../config.js";
-import { databaseOptions, keyStoreFor } from "../context.js";
-import { openDatabase } from "../db/database.js";
-import { migrateToLatest } from "../db/migrate.js";
 import { KeyRotationTooSoonError } from "../errors.js";
+import { withAdminParts } from "./admin-parts.js";
 
 /** Exit status of a refused rotation: EX_TEMPFAIL, "try again later". */
 const EXIT_TRY_LATER = 75;
@@ -18,20 +14,13 @@ const EXIT_TRY_LATER = 75;
  * next is allowed and exits 75.
  */
 async function main(): Promise<void> {
-  const config = parseConfig(process.env);
-  const database = await openDatabase(databaseOptions(config, 1));
-  try {
-    await migrateToLatest(database.db as never);
-    const keys = keyStoreFor(config, database, systemClock);
-    await keys.init();
+  await withAdminParts(async ({ keys }) => {
     const rotation = await keys.rotate();
     const published = keys.published().map((key) => key.kid);
     process.stdout.write(
       `${JSON.stringify({ kid: rotation.kid, published_kids: published, deleted_keys: rotation.deleted })}\n`,
     );
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 main().catch((err: unknown) => {
