@@ -58,6 +58,7 @@ export type ErrorReason =
   | "UNSUPPORTED_USER_FIELD"
   | "INVALID_PAGE_TOKEN"
   | "INVALID_PAGE_SIZE"
+  | "INVALID_EVENT_CURSOR"
   | "INTERNAL";
 
 /** Reasons an InvalidArgumentError may carry: request arguments that are missing or out of range. */
@@ -75,6 +76,7 @@ export type InvalidArgumentReason = Extract<
   | "INVALID_PAGE_TOKEN"
   | "INVALID_PAGE_SIZE"
   | "UNSUPPORTED_USER_FIELD"
+  | "INVALID_EVENT_CURSOR"
 >;
 
 /** Base class of every error Tessera reports to callers on purpose. */

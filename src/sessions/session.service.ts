@@ -11,6 +11,8 @@ import {
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
 import { ClaimsVersionMismatchError, SessionLimitReachedError, SessionNotFoundError } from "../errors.js";
+import { DENY_GRACE_SECONDS } from "../events/event.js";
+import * as eventRepo from "../events/event.repository.js";
 import * as templateRepo from "../templates/claim-template.repository.js";
 import type { ClaimTemplates } from "../templates/claim-templates.js";
 import { jwtLengthCheck } from "../tokens/jwt-length.js";
@@ -104,6 +106,8 @@ export interface SessionsDeps {
   readonly maxSessionsPerUser: number;
   /** Longest session JWT that may be minted: what authenticate accepts back as a credential. */
   readonly maxJwtLength: number;
+  /** JWT_TTL_SECONDS, for a revocation event's deny_until; the largest allowed TTL when unset. */
+  readonly jwtTtlSeconds?: number;
 }
 
 /** What a patch asks of a session's claims. */
@@ -112,12 +116,16 @@ interface ClaimsRequest {
   readonly expectedClaimsVersion: bigint | undefined;
 }
 
+/** The largest JWT_TTL_SECONDS (src/config.ts): a safe bound on JWT lifetimes when none is given. */
+const MAX_JWT_TTL_SECONDS = 86_400;
+
 /** Builds the session service. Concurrency is left to the database: row and advisory locks, never in-process locks. */
 export function createSessions(deps: SessionsDeps): Sessions {
   const { db, jwts, clock, claimsPolicy, templates, maxSessionsPerUser, maxJwtLength } = deps;
 
   /** Refuses a session state whose JWT would be too long to be accepted back; called before anything is written. */
   const checkJwtLength = jwtLengthCheck(jwts, maxJwtLength);
+  const denyWindowSeconds = (deps.jwtTtlSeconds ?? MAX_JWT_TTL_SECONDS) + DENY_GRACE_SECONDS;
 
   /** Resolves a credential to a lookup key; a JWT must verify first. */
   async function keyOf(credential: SessionCredential): Promise<repo.SessionKey> {
@@ -155,8 +163,10 @@ export function createSessions(deps: SessionsDeps): Sessions {
     const base = await templates.baseFor(current.userId, user, current.templateVersion, executor);
     const { overlay, claims } = patchSessionOverlay(base, current.overlay, request.patch, claimsPolicy);
     // Only the claims change the JWT's length: timestamps keep their width, and the rest is fixed at create.
-    checkJwtLength({ ...sessionFields(current), customClaims: claims });
-    return { overlay, claimsVersion: current.claimsVersion + 1n };
+    const claimsVersion = current.claimsVersion + 1n;
+    // The JWT carries the new claims_version, so its width is measured too.
+    checkJwtLength({ ...sessionFields(current), customClaims: claims, claimsVersion });
+    return { overlay, claimsVersion };
   }
 
   /**
@@ -203,6 +213,15 @@ export function createSessions(deps: SessionsDeps): Sessions {
       if (!isActive(current, lockedNow)) return undefined;
       const claims = await nextClaims({ ...current, user, templateVersion }, request, user, trx);
       const lastAccessedAt = access ? lockedNow : current.lastAccessedAt;
+      if (claims !== undefined) {
+        await eventRepo.insertEvent(trx, {
+          time: lockedNow,
+          type: "session_claims_changed",
+          sessionId: current.id,
+          userId: current.userId,
+          claimsVersion: claims.claimsVersion,
+        });
+      }
       return repo.writeLocked(trx, current.id, {
         lastAccessedAt,
         expiresAt: durationMinutes === undefined ? current.expiresAt : extendedExpiry(lastAccessedAt, durationMinutes),
@@ -241,6 +260,13 @@ export function createSessions(deps: SessionsDeps): Sessions {
         };
         checkJwtLength({ ...sessionFields(session), customClaims: claims });
         await repo.insertSession(trx, session, hashSessionToken(token));
+        await eventRepo.insertEvent(trx, {
+          time: now,
+          type: "session_created",
+          sessionId: session.id,
+          userId: session.userId,
+          claimsVersion: session.claimsVersion,
+        });
         return session;
       });
       const session = await toSession(stored);
@@ -274,7 +300,7 @@ export function createSessions(deps: SessionsDeps): Sessions {
 
     async revoke(credential) {
       const key = await keyOf(credential);
-      if (!(await repo.revoke(db, key, clock()))) throw new SessionNotFoundError();
+      if (!(await repo.revoke(db, key, clock(), denyWindowSeconds))) throw new SessionNotFoundError();
     },
 
     async updateClaims(input) {
@@ -307,6 +333,13 @@ export function createSessions(deps: SessionsDeps): Sessions {
         const out: repo.StoredSession[] = [];
         for (const { current, claims } of changes) {
           if (claims === undefined) continue;
+          await eventRepo.insertEvent(trx, {
+            time: clock(),
+            type: "session_claims_changed",
+            sessionId: current.id,
+            userId: current.userId,
+            claimsVersion: claims.claimsVersion,
+          });
           out.push(
             await repo.writeLocked(trx, current.id, {
               lastAccessedAt: current.lastAccessedAt,

@@ -9,6 +9,7 @@ import {
 } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
+import * as eventRepo from "../events/event.repository.js";
 import { liveSessionCheck } from "../sessions/live-session-check.js";
 import type { Session } from "../sessions/session.js";
 import * as sessionRepo from "../sessions/session.repository.js";
@@ -104,6 +105,11 @@ export function createClaimTemplates(deps: ClaimTemplatesDeps): ClaimTemplates {
         }
         check.refuse();
         const stored = await repo.writeTemplate(trx, source, now);
+        await eventRepo.insertEvent(trx, {
+          time: now,
+          type: "claim_template_changed",
+          templateVersion: stored.version,
+        });
         remember(stored.version, next);
         return stored;
       });

@@ -10,6 +10,8 @@ import {
   UserNotFoundError,
   UserVersionMismatchError,
 } from "../errors.js";
+import { DENY_GRACE_SECONDS } from "../events/event.js";
+import * as eventRepo from "../events/event.repository.js";
 import { liveSessionCheck } from "../sessions/live-session-check.js";
 import type { Session } from "../sessions/session.js";
 import * as sessionRepo from "../sessions/session.repository.js";
@@ -65,11 +67,14 @@ export interface UsersDeps {
   readonly metadataMaxBytes: number;
   /** Throws when a session's JWT would be too long to be accepted back. */
   readonly checkJwt: (session: Session) => void;
+  /** JWT_TTL_SECONDS, for revocation events' deny_until; the largest allowed TTL when unset. */
+  readonly jwtTtlSeconds?: number;
 }
 
 /** Builds the user service. Concurrency goes through the database (per-user lock, row locks). */
 export function createUsers(deps: UsersDeps): Users {
   const { db, clock, claimsPolicy, templates } = deps;
+  const denyWindowSeconds = (deps.jwtTtlSeconds ?? 86_400) + DENY_GRACE_SECONDS;
 
   /**
    * A metadata patch merged into the current object as the input says, and checked: a JSON object, finite,
@@ -152,7 +157,9 @@ export function createUsers(deps: UsersDeps): Users {
         await sessionRepo.bumpClaimsVersions(
           trx,
           sessions.map((session) => session.id),
+          now,
         );
+        await eventRepo.insertEvent(trx, { time: now, type: "user_updated", userId: input.userId });
         return { user, sessionsUpdated: sessions.length };
       });
     },
@@ -160,9 +167,11 @@ export function createUsers(deps: UsersDeps): Users {
     delete(userId) {
       return db.transaction().execute(async (trx) => {
         await repo.lockUserId(trx, userId);
-        const revoked = await sessionRepo.revokeAllOfUser(trx, userId, clock());
+        const now = clock();
+        const revoked = await sessionRepo.revokeAllOfUser(trx, userId, now, denyWindowSeconds);
         const deleted = await repo.deleteUser(trx, userId);
         if (!deleted && revoked === 0) throw new UserNotFoundError();
+        if (deleted) await eventRepo.insertEvent(trx, { time: now, type: "user_deleted", userId });
         return revoked;
       });
     },
