@@ -148,7 +148,11 @@ export function createUsers(deps: UsersDeps): Users {
         const sessions = await sessionRepo.lockActiveByUser(trx, input.userId, now);
         const base = await templates.baseFor(input.userId, user, templateVersion, trx);
         const check = liveSessionCheck(claimsPolicy, deps.checkJwt);
-        check.check(sessions, () => base);
+        // Checked at the claims_version the bump below gives them: the JWT carries it.
+        check.check(
+          sessions.map((session) => ({ ...session, claimsVersion: session.claimsVersion + 1n })),
+          () => base,
+        );
         check.refuse();
         if (current === undefined) await repo.insertUser(trx, user);
         else await repo.updateUser(trx, user);
