@@ -8,6 +8,10 @@ import { readEvents } from "./event.repository.js";
 /** The NOTIFY channel the session_events trigger signals (see the session-events migration). */
 export const EVENTS_CHANNEL = "tessera_events";
 
+/** After a NOTIFY, how often and how many times a watch re-reads before falling back to the poll interval. */
+const NOTIFIED_RETRY_MS = 50;
+const NOTIFIED_RETRIES = 20;
+
 /** A batch of events and the position to continue after. */
 export interface EventBatch {
   readonly events: ChangeEvent[];
@@ -60,18 +64,20 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
     for (const wake of [...waiters]) wake();
   };
 
-  /** Resolves on the next NOTIFY, after `ms`, or when `signal` aborts, whichever comes first. */
-  function nextWake(ms: number, signal: AbortSignal): Promise<void> {
+  /** Resolves on the next NOTIFY (true), after `ms` or when `signal` aborts (false), whichever comes first. */
+  function nextWake(ms: number, signal: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
-      const done = () => {
+      const finish = (notified: boolean) => {
         clearTimeout(timer);
-        waiters.delete(done);
-        signal.removeEventListener("abort", done);
-        resolve();
+        waiters.delete(onNotify);
+        signal.removeEventListener("abort", onAbort);
+        resolve(notified);
       };
-      const timer = setTimeout(done, ms);
-      waiters.add(done);
-      signal.addEventListener("abort", done, { once: true });
+      const onNotify = () => finish(true);
+      const onAbort = () => finish(false);
+      const timer = setTimeout(onAbort, ms);
+      waiters.add(onNotify);
+      signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 
@@ -82,6 +88,8 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
   ): AsyncGenerator<EventBatch> {
     let position = after;
     let lastSent = Date.now();
+    // Quick re-reads left after a NOTIFY found nothing: its event waits behind an older transaction still running.
+    let retries = 0;
     while (!signal.aborted) {
       const events = await readEvents(options.db, position, options.batchSize, types);
       const last = events.at(-1);
@@ -97,7 +105,9 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
         yield { events: [], position };
         continue;
       }
-      await nextWake(Math.min(options.pollIntervalMs, options.heartbeatMs - quiet), signal);
+      const wait = retries > 0 ? NOTIFIED_RETRY_MS : options.pollIntervalMs;
+      retries = Math.max(0, retries - 1);
+      if (await nextWake(Math.min(wait, options.heartbeatMs - quiet), signal)) retries = NOTIFIED_RETRIES;
     }
   }
 

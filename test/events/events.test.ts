@@ -250,3 +250,22 @@ describe("EVENT_RETENTION_SECONDS", () => {
     expect(parseConfig({}).eventRetentionSeconds).toBe(86_400);
   });
 });
+
+describe.each(backends())("WatchEvents woken by NOTIFY on %s", (backend) => {
+  // Polling (a minute) and heartbeats (ten minutes) are out of reach of the test: only a NOTIFY can wake the watch.
+  const t = useTestApp(backend, { EVENTS_POLL_INTERVAL_MS: "60000", EVENTS_HEARTBEAT_MS: "600000" });
+
+  it("delivers an event committed after the watch went quiet", async () => {
+    const { cursor } = await eventClient(t).listEvents({ limit: 5 });
+    const stop = new AbortController();
+    const stream = eventClient(t).watchEvents({ afterCursor: cursor }, { signal: stop.signal });
+    const iterator = stream[Symbol.asyncIterator]();
+    const first = iterator.next();
+    // Give the watch time to read the (empty) outbox and start waiting before the write.
+    await new Promise((r) => setTimeout(r, 300));
+    const created = await t.client().createSession({ userId: "notified" });
+    const message = await first;
+    stop.abort();
+    expect(message.value?.events.map((e: Event) => e.sessionId)).toEqual([created.session?.sessionId]);
+  });
+});
