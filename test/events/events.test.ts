@@ -1,13 +1,14 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
-import { describe, expect, it } from "vitest";
+import type { KyselyPlugin } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../../gen/tessera/admin/v1/admin_service_pb.js";
 import { type Event, EventService, EventType } from "../../gen/tessera/events/v1/event_service_pb.js";
 import { UserService } from "../../gen/tessera/users/v1/user_service_pb.js";
 import { ConfigError, parseConfig } from "../../src/config.js";
 import { expectFailure, jwtPayload, MINUTE, testClock } from "../rpc/helpers.js";
 import { backends } from "../support/backends.js";
-import { type Protocol, type TestApp, useTestApp } from "../support/test-app.js";
+import { type Protocol, startTestApp, type TestApp, useTestApp } from "../support/test-app.js";
 
 const T0 = new Date("2030-05-06T07:08:09.000Z");
 const TTL_SECONDS = 300;
@@ -267,5 +268,45 @@ describe.each(backends())("WatchEvents woken by NOTIFY on %s", (backend) => {
     const message = await first;
     stop.abort();
     expect(message.value?.events.map((e: Event) => e.sessionId)).toEqual([created.session?.sessionId]);
+  });
+});
+
+describe.each(backends())("round trips of the hot path with events on %s", (backend) => {
+  let statements: string[] = [];
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(backend, {}, {}, (database) => {
+      const counting: KyselyPlugin = {
+        // Called once per statement executed (transformQuery also sees builders embedded in a raw statement).
+        transformQuery: (args) => args.node,
+        transformResult: async (args) => {
+          statements.push(args.queryId.queryId);
+          return args.result;
+        },
+      };
+      return { ...database, db: database.db.withPlugin(counting) };
+    });
+  });
+  afterAll(() => t?.close());
+
+  it("a plain authenticate is one statement and a claims patch two, its event written by the compare-and-set", async () => {
+    const created = await t.client().createSession({ userId: "round-trips" });
+    const credential = { case: "sessionToken" as const, value: created.sessionToken };
+    statements = [];
+    await t.client().authenticateSession({ credential });
+    expect(statements).toHaveLength(1);
+    const { cursor } = await allAfter(t, "");
+    statements = [];
+    await t.client().authenticateSession({ credential, sessionCustomClaims: { a: 1 } });
+    expect(statements).toHaveLength(2);
+    const { events } = await allAfter(t, cursor);
+    expect(events.map(brief)).toEqual([
+      {
+        type: "SESSION_CLAIMS_CHANGED",
+        sessionId: created.session?.sessionId,
+        userId: "round-trips",
+        claimsVersion: 1n,
+      },
+    ]);
   });
 });
