@@ -135,10 +135,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
           stopKeyRefresh?.();
           // Health watches never finish on their own; end them so they do not hold the shutdown.
           health.close();
-          // Event watches never finish on their own either.
-          await context.events.close();
+          // Event watches never finish on their own either (their listener stops alongside).
+          const eventsClosed = context.events.close();
           // Stop accepting at once; background work stops while in-flight calls finish.
-          await Promise.all([server?.close(config.shutdownTimeoutSeconds * 1_000), sweeper.stop()]);
+          await Promise.all([server?.close(config.shutdownTimeoutSeconds * 1_000), sweeper.stop(), eventsClosed]);
         } finally {
           await database.close();
         }

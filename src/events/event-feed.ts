@@ -144,7 +144,10 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
     async start() {
       if (options.listen === undefined || stopListening !== undefined || closed.signal.aborted) return;
       try {
-        stopListening = await options.listen(EVENTS_CHANNEL, wakeAll);
+        const stop = await options.listen(EVENTS_CHANNEL, wakeAll);
+        // Closed while LISTEN was being set up: undo it at once.
+        if (closed.signal.aborted) await stop();
+        else stopListening = stop;
       } catch (err) {
         options.logger.warn(
           { err: err instanceof Error ? err.message : String(err) },
@@ -156,7 +159,11 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
     async close() {
       closed.abort();
       wakeAll();
-      await stopListening?.();
+      const stop = stopListening;
+      stopListening = undefined;
+      await stop?.().catch((err: unknown) => {
+        options.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "event UNLISTEN failed");
+      });
     },
   };
 }
