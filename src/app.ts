@@ -1,6 +1,7 @@
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { file_tessera_admin_v1_admin_service } from "../gen/tessera/admin/v1/admin_service_pb.js";
+import { file_tessera_events_v1_event_service } from "../gen/tessera/events/v1/event_service_pb.js";
 import { file_tessera_sessions_v1_session_service } from "../gen/tessera/sessions/v1/session_service_pb.js";
 import { file_tessera_users_v1_user_service } from "../gen/tessera/users/v1/user_service_pb.js";
 import type { Config } from "./config.js";
@@ -18,6 +19,7 @@ import { registerHealthService } from "./ops/health-service.js";
 import { startKeyRefresh } from "./ops/key-refresh.js";
 import { opsHttpRoutes } from "./ops/ops-http-routes.js";
 import { registerReflection } from "./reflection/index.js";
+import { registerEventService } from "./routes/events/index.js";
 import { isPublicProcedure, registerSessionService } from "./routes/index.js";
 import { registerUserService } from "./routes/users/index.js";
 import { apiKeyInterceptor, createApiKeyRule } from "./rpc/api-key.js";
@@ -50,6 +52,7 @@ const SERVED_FILES = [
   file_tessera_sessions_v1_session_service,
   file_tessera_users_v1_user_service,
   file_tessera_admin_v1_admin_service,
+  file_tessera_events_v1_event_service,
   file_grpc_health_v1_health,
 ];
 /** Fully-qualified names of the served services (and so of the health statuses). */
@@ -91,6 +94,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       registerSessionService(router, { sessions, keys, config });
       registerUserService(router, { users: context.users });
       registerAdminService(router, { keys, templates: context.templates, rbac: context.rbac, logger });
+      registerEventService(router, { events: context.events, config });
       registerHealthService(router, { health, watches: context.watches, services: SERVED_SERVICES });
       registerReflection(router, SERVED_FILES);
     },
@@ -121,6 +125,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       server = await listenSniffing(handler, serverOptions(config, context.metrics, logger));
       logger.info({ port: server.port, database: database.kind }, "listening");
       sweeper.start();
+      await context.events.start();
       stopKeyRefresh ??= startKeyRefresh(keys, config.keyReloadSeconds * 1_000, logger);
       return server;
     },
@@ -130,8 +135,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
           stopKeyRefresh?.();
           // Health watches never finish on their own; end them so they do not hold the shutdown.
           health.close();
+          // Event watches never finish on their own either (their listener stops alongside).
+          const eventsClosed = context.events.close();
           // Stop accepting at once; background work stops while in-flight calls finish.
-          await Promise.all([server?.close(config.shutdownTimeoutSeconds * 1_000), sweeper.stop()]);
+          await Promise.all([server?.close(config.shutdownTimeoutSeconds * 1_000), sweeper.stop(), eventsClosed]);
         } finally {
           await database.close();
         }

@@ -94,6 +94,18 @@ export interface Config {
   readonly rbacDefaultRole: string | undefined;
   /** Limit of the RBAC policy's compact JSON, in UTF-8 bytes. */
   readonly rbacPolicyMaxBytes: number;
+  /** Seconds change events are kept; at least JWT_TTL_SECONDS + 3600, so a deny-list can be rebuilt from them. */
+  readonly eventRetentionSeconds: number;
+  /** ListEvents page size when the request sets none. */
+  readonly eventsDefaultPageSize: number;
+  /** Largest ListEvents page (and WatchEvents batch); larger requested sizes are lowered to it. */
+  readonly eventsMaxPageSize: number;
+  /** Longest wait, in milliseconds, between outbox reads of a watch when no NOTIFY arrives. */
+  readonly eventsPollIntervalMs: number;
+  /** Milliseconds of quiet after which a watch sends a heartbeat. */
+  readonly eventsHeartbeatMs: number;
+  /** Most open WatchEvents calls on this server. */
+  readonly eventsMaxWatches: number;
 }
 
 /** Startup configuration is invalid; `problems` lists every issue found. */
@@ -110,6 +122,9 @@ const STYTCH_PROJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A role id, as the RBAC policy accepts it (src/rbac/validate-rbac-policy.ts). */
 const ROLE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** How much longer than JWT_TTL_SECONDS change events must be kept at least. */
+export const EVENT_RETENTION_MARGIN_SECONDS = 3_600;
 
 /** Shortest API key accepted anywhere: configured, read from the key file, or built into a check. */
 export const MIN_API_KEY_LENGTH = 16;
@@ -215,9 +230,24 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     healthCacheMs: int("HEALTH_CACHE_MS", 1_000, 0, 60_000),
     rbacDefaultRole,
     rbacPolicyMaxBytes: int("RBAC_POLICY_MAX_BYTES", 32_768, 64, 1_048_576),
+    eventRetentionSeconds: int("EVENT_RETENTION_SECONDS", 86_400, 1, 31_622_400),
+    eventsDefaultPageSize: int("EVENTS_DEFAULT_PAGE_SIZE", 100, 1, 10_000),
+    eventsMaxPageSize: int("EVENTS_MAX_PAGE_SIZE", 1_000, 1, 10_000),
+    eventsPollIntervalMs: int("EVENTS_POLL_INTERVAL_MS", 1_000, 10, 60_000),
+    eventsHeartbeatMs: int("EVENTS_HEARTBEAT_MS", 10_000, 10, 600_000),
+    eventsMaxWatches: int("EVENTS_MAX_WATCHES", 100, 1, 100_000),
   };
   if (config.listSessionsDefaultPageSize > config.listSessionsMaxPageSize) {
     problems.push("LIST_SESSIONS_DEFAULT_PAGE_SIZE must not be larger than LIST_SESSIONS_MAX_PAGE_SIZE");
+  }
+  if (config.eventsDefaultPageSize > config.eventsMaxPageSize) {
+    problems.push("EVENTS_DEFAULT_PAGE_SIZE must not be larger than EVENTS_MAX_PAGE_SIZE");
+  }
+  // A verifier that lost its deny-list rebuilds it from the events of the last JWT lifetime (plus key grace).
+  if (config.eventRetentionSeconds < config.jwtTtlSeconds + EVENT_RETENTION_MARGIN_SECONDS) {
+    problems.push(
+      `EVENT_RETENTION_SECONDS must be at least JWT_TTL_SECONDS + ${EVENT_RETENTION_MARGIN_SECONDS} (${config.jwtTtlSeconds + EVENT_RETENTION_MARGIN_SECONDS})`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, apiKeys: Object.freeze([...apiKeys]) });

@@ -4,6 +4,7 @@ import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config.js";
 import { type Database, type DatabaseOptions, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
+import { createEventFeed, type EventFeed } from "./events/event-feed.js";
 import { createKeyStore, type KeyStore, retiredKeyLifetimeMs } from "./keys/key-store.js";
 import { createLogger, type Logger } from "./logger.js";
 import { instrumentSessions } from "./metrics/instrument-sessions.js";
@@ -54,6 +55,8 @@ export interface AppContext {
   readonly observer: RequestObserver;
   /** The API keys callers may present (configured, or the generated one). */
   readonly apiKeys: readonly string[];
+  /** The change feed (ListEvents, WatchEvents); listens from listen() to close(). */
+  readonly events: EventFeed;
 }
 
 /** How often a watched health status re-checks the database. */
@@ -144,6 +147,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
         // Every JWT minted must be accepted back where a credential is read.
         maxJwtLength: MAX_CREDENTIAL_LENGTH,
         defaultRole: config.rbacDefaultRole,
+        jwtTtlSeconds: config.jwtTtlSeconds,
       }),
       metrics,
     );
@@ -155,6 +159,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       metadataMaxBytes: config.userMetadataMaxBytes,
       checkJwt,
       defaultRole: config.rbacDefaultRole,
+      jwtTtlSeconds: config.jwtTtlSeconds,
     });
     const health = createDatabaseHealth({
       db: database.db,
@@ -172,6 +177,16 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       intervalMs: config.sweepIntervalSeconds * 1_000,
       batchSize: config.sweepBatchSize,
       retentionMs: config.sweepRetentionSeconds * 1_000,
+      eventRetentionMs: config.eventRetentionSeconds * 1_000,
+    });
+    const events = createEventFeed({
+      db: database.db,
+      listen: database.listen,
+      logger,
+      pollIntervalMs: config.eventsPollIntervalMs,
+      heartbeatMs: config.eventsHeartbeatMs,
+      batchSize: config.eventsMaxPageSize,
+      maxWatches: config.eventsMaxWatches,
     });
     const observer = createRequestObserver(logger, [metrics.observeRpc]);
     return {
@@ -191,6 +206,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       metrics,
       observer,
       apiKeys,
+      events,
     };
   } catch (err) {
     await database.close();

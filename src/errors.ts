@@ -62,6 +62,7 @@ export type ErrorReason =
   | "INVALID_RBAC_POLICY"
   | "RBAC_POLICY_TOO_LARGE"
   | "PERMISSION_DENIED"
+  | "INVALID_EVENT_CURSOR"
   | "INTERNAL";
 
 /** Reasons an InvalidArgumentError may carry: request arguments that are missing or out of range. */
@@ -79,6 +80,7 @@ export type InvalidArgumentReason = Extract<
   | "INVALID_PAGE_TOKEN"
   | "INVALID_PAGE_SIZE"
   | "UNSUPPORTED_USER_FIELD"
+  | "INVALID_EVENT_CURSOR"
 >;
 
 /** Base class of every error Tessera reports to callers on purpose. */

@@ -21,6 +21,11 @@ export interface Database {
   readonly kind: DatabaseKind;
   readonly db: Kysely<DatabaseSchema>;
   poolStats(): PoolStats;
+  /**
+   * Calls `onNotify` on each NOTIFY on `channel` (a plain identifier) until the
+   * returned stop is called; PostgreSQL listens on a dedicated connection.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -52,6 +57,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       kind: "postgres",
       db,
       poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      async listen(channel, onNotify) {
+        const client = new pg.Client({ connectionString: options.databaseUrl });
+        // A lost listener is not fatal: callers poll as well.
+        client.on("error", () => {});
+        client.on("notification", (message) => {
+          if (message.channel === channel) onNotify();
+        });
+        await client.connect();
+        await client.query(`listen ${channel}`);
+        return async () => {
+          await client.end().catch(() => {});
+        };
+      },
       close: () => db.destroy(),
     };
   }
@@ -65,6 +83,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       kind: "pglite",
       db,
       poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
+      async listen(channel, onNotify) {
+        return client.listen(channel, () => onNotify());
+      },
       close: async () => {
         try {
           await db.destroy();

@@ -57,6 +57,21 @@ export interface RbacPolicyTable {
   updated_at: Date | null;
 }
 
+/** Table `session_events`: the outbox of changes resource services follow (src/events/). */
+export interface SessionEventsTable {
+  id: ColumnType<string, never, never>;
+  /** Id of the writing transaction (xid8, read as text); set by default. */
+  xid: ColumnType<string, never, never>;
+  occurred_at: Date;
+  type: string;
+  session_id: string | null;
+  user_id: string | null;
+  claims_version: ColumnType<string | null, string | null | undefined, never>;
+  deny_until: ColumnType<Date | null, Date | null | undefined, never>;
+  key_id: ColumnType<string | null, string | null | undefined, never>;
+  template_version: ColumnType<string | null, string | null | undefined, never>;
+}
+
 /** All tables, for `Kysely<DatabaseSchema>`. */
 export interface DatabaseSchema {
   sessions: SessionsTable;
@@ -64,6 +79,7 @@ export interface DatabaseSchema {
   users: UsersTable;
   claim_template: ClaimTemplateTable;
   rbac_policy: RbacPolicyTable;
+  session_events: SessionEventsTable;
 }
 
 /** A row of `sessions` as read. */

@@ -5,6 +5,7 @@ import type { Clock } from "../clock.js";
 import type { JwtAlgorithm } from "../config.js";
 import type { DatabaseSchema, SigningKeyRow } from "../db/schema.js";
 import { KeyRotationTooSoonError } from "../errors.js";
+import { insertEvent } from "../events/event.repository.js";
 import { signatureLength } from "../tokens/jwt-length.js";
 import * as repo from "./signing-key.repository.js";
 
@@ -173,7 +174,9 @@ export function createKeyStore(db: Kysely<DatabaseSchema>, options: KeyStoreOpti
         await checkRotationAllowed(trx, now, retiredAfter);
         const deleted = await repo.deleteKeysRetiredBefore(trx, retiredAfter);
         await repo.retireActiveKeys(trx, now);
-        return { kid: await createKey(trx), deleted };
+        const kid = await createKey(trx);
+        await insertEvent(trx, { time: now, type: "signing_key_rotated", keyId: kid });
+        return { kid, deleted };
       });
       await reload();
       return rotation;

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
+import * as eventRepo from "../events/event.repository.js";
 import type { ClaimTemplates } from "../templates/claim-templates.js";
 import * as repo from "./rbac-policy.repository.js";
 import { validateRbacPolicy } from "./validate-rbac-policy.js";
@@ -42,7 +43,10 @@ export function createRbacPolicies(deps: RbacPoliciesDeps): RbacPolicies {
         await templates.checkPolicyChange(trx, policy);
         // FOR UPDATE waits for every check decided under the current policy and holds off new ones.
         await repo.lockPolicy(trx);
-        return repo.writePolicy(trx, policy, clock());
+        const now = clock();
+        const stored = await repo.writePolicy(trx, policy, now);
+        await eventRepo.insertEvent(trx, { time: now, type: "rbac_policy_changed" });
+        return stored;
       });
     },
   };

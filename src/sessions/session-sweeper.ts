@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
+import { deleteEventsBefore } from "../events/event.repository.js";
 import type { Logger } from "../logger.js";
 import { deleteStale } from "./session.repository.js";
 
@@ -15,6 +16,8 @@ export interface SessionSweeperOptions {
   readonly batchSize: number;
   /** A revoked session is kept this long after revocation (expired ones go at once). */
   readonly retentionMs: number;
+  /** A change event is kept this long; unset keeps them all. */
+  readonly eventRetentionMs?: number;
   /** Most batches in one sweep; the rest waits for the next tick. */
   readonly maxBatchesPerSweep?: number;
 }
@@ -23,9 +26,11 @@ export interface SessionSweeperOptions {
 export interface SweepResult {
   readonly deleted: number;
   readonly batches: number;
+  /** Change events deleted (older than the event retention). */
+  readonly eventsDeleted: number;
 }
 
-/** Deletes expired and long-revoked sessions in the background. */
+/** Deletes expired and long-revoked sessions, and old change events, in the background. */
 export interface SessionSweeper {
   /** Starts the unref'd timer (no-op when the interval is 0 or already started). */
   start(): void;
@@ -55,7 +60,14 @@ export function createSessionSweeper(options: SessionSweeperOptions): SessionSwe
       deleted += count;
       if (count < options.batchSize || stopped) break;
     }
-    return { deleted, batches };
+    let eventsDeleted = 0;
+    for (let eventBatches = 0; options.eventRetentionMs !== undefined && eventBatches < maxBatches; eventBatches++) {
+      const before = new Date(options.clock().getTime() - options.eventRetentionMs);
+      const count = await deleteEventsBefore(options.db, before, options.batchSize);
+      eventsDeleted += count;
+      if (count < options.batchSize || stopped) break;
+    }
+    return { deleted, batches, eventsDeleted };
   }
 
   function schedule(): void {
@@ -64,7 +76,7 @@ export function createSessionSweeper(options: SessionSweeperOptions): SessionSwe
       running = sweepOnce()
         .then(
           (result) => {
-            if (result.deleted > 0) options.logger.info(result, "swept stale sessions");
+            if (result.deleted > 0 || result.eventsDeleted > 0) options.logger.info(result, "swept stale sessions");
           },
           (err: unknown) => {
             // A database outage must not stop the sweeper; the next tick retries.

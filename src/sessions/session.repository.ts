@@ -2,6 +2,7 @@ import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql
 import { type ClaimsOverlay, overlayFromJson, overlayToJson } from "../claims/index.js";
 import { jsonb } from "../db/jsonb.js";
 import type { DatabaseSchema, SessionRow } from "../db/schema.js";
+import { denyUntil, INSERT_SESSION_EVENTS } from "../events/event.repository.js";
 import type { User } from "../users/user.js";
 import { toUser } from "../users/user.repository.js";
 import type { SessionAttributes } from "./session.js";
@@ -130,11 +131,7 @@ export async function updateIfVersion(
   change: SessionChange,
 ): Promise<StoredSession | undefined> {
   const accessed = accessedAt(now);
-  // A CTE runs (and holds its row) only when the WHERE below refers to it: the template when the claims change,
-  // the policy when a check was decided.
-  let query = db
-    .with("held_template", (w) => w.selectFrom("claim_template").select("version").where("id", "=", 1).forKeyShare())
-    .with("held_policy", (w) => w.selectFrom("rbac_policy").select("version").where("id", "=", 1).forKeyShare())
+  let update = db
     .updateTable("sessions")
     .set({
       ...(change.access ? { last_accessed_at: accessed } : {}),
@@ -149,13 +146,28 @@ export async function updateIfVersion(
     .where("session_id", "=", sessionId)
     .where("claims_version", "=", expectedVersion.toString())
     .where(activeAt(accessed));
+  // A CTE runs (and holds its row, FOR KEY SHARE) only when the WHERE refers to it: the template when the
+  // claims change, the policy when a check was decided.
   if (change.claims !== undefined) {
-    query = query.where(sql<string>`(select version from held_template)`, "=", templateVersion.toString());
+    update = update.where(sql<string>`(select version from held_template)`, "=", templateVersion.toString());
   }
   if (change.policyVersion !== undefined) {
-    query = query.where(sql<string>`(select version from held_policy)`, "=", change.policyVersion.toString());
+    update = update.where(sql<string>`(select version from held_policy)`, "=", change.policyVersion.toString());
   }
-  const row = await query.returningAll().returning([USER_RECORD, TEMPLATE_VERSION]).executeTakeFirst();
+  const heldTemplate = db.selectFrom("claim_template").select("version").where("id", "=", 1).forKeyShare();
+  const heldPolicy = db.selectFrom("rbac_policy").select("version").where("id", "=", 1).forKeyShare();
+  const changed = update.returningAll().returning([USER_RECORD, TEMPLATE_VERSION]);
+  // A claims change writes its event in the same statement, so it exists exactly when the change does, at no
+  // extra round trip; a plain access writes none.
+  const event =
+    change.claims === undefined
+      ? sql``
+      : sql`, event as (${INSERT_SESSION_EVENTS}
+      select ${now}::timestamptz, 'session_claims_changed', session_id, user_id, claims_version, null from changed)`;
+  const result = await sql<ReadRow>`with held_template as (${heldTemplate}), held_policy as (${heldPolicy}),
+    changed as (${changed})${event}
+    select * from changed`.execute(db);
+  const row = result.rows[0];
   return row && toStoredSession(row);
 }
 
@@ -208,14 +220,18 @@ export async function writeLocked(
   return toStoredSession(row);
 }
 
-/** Raises claims_version by one on each of these (locked) sessions. */
-export async function bumpClaimsVersions(db: Db, sessionIds: readonly string[]): Promise<void> {
+/** Raises claims_version by one on each of these (locked) sessions, with a claims-changed event for each. */
+export async function bumpClaimsVersions(db: Db, sessionIds: readonly string[], now: Date): Promise<void> {
   if (sessionIds.length === 0) return;
-  await db
+  const bumped = db
     .updateTable("sessions")
     .set((eb) => ({ claims_version: eb("claims_version", "+", 1) }))
     .where("session_id", "in", sessionIds)
-    .execute();
+    .returning(["session_id", "user_id", "claims_version"]);
+  await sql`with bumped as (${bumped}) ${INSERT_SESSION_EVENTS}
+    select ${now}::timestamptz, 'session_claims_changed', session_id, user_id, claims_version, null from bumped`.execute(
+    db,
+  );
 }
 
 /** A position in a user's sessions ordered newest first: (started_at, session_id) descending. */
@@ -313,27 +329,41 @@ export async function activeSessionsPage(
 
 /**
  * Revokes a session, whatever its state. Returns false when no session
- * matches; a session already revoked keeps its first revocation time.
+ * matches; a session already revoked keeps its first revocation time, and
+ * only the first revocation writes an event (in the same statement), whose
+ * deny_until is at most `denyWindowSeconds` after `now`.
  */
-export async function revoke(db: Db, key: SessionKey, now: Date): Promise<boolean> {
-  const row = await db
-    .updateTable("sessions")
-    .set((eb) => ({ revoked_at: eb.fn.coalesce("revoked_at", eb.val(now)) }))
-    .where(...keyFilter(key))
-    .returning("session_id")
-    .executeTakeFirst();
-  return row !== undefined;
+export async function revoke(db: Db, key: SessionKey, now: Date, denyWindowSeconds: number): Promise<boolean> {
+  const [column, , value] = keyFilter(key);
+  // The locking read sees the latest committed row, so of two racing revokes only one finds it unrevoked.
+  const result = await sql<{ session_id: string }>`with target as (
+      select session_id, revoked_at from sessions where ${sql.ref(column)} = ${value} for update),
+    changed as (
+      update sessions set revoked_at = coalesce(sessions.revoked_at, ${now}::timestamptz) from target
+      where sessions.session_id = target.session_id
+      returning sessions.session_id, sessions.user_id, sessions.claims_version, sessions.expires_at,
+        target.revoked_at is null as newly),
+    event as (${INSERT_SESSION_EVENTS}
+      select ${now}::timestamptz, 'session_revoked', session_id, user_id, claims_version,
+        ${denyUntil(now, denyWindowSeconds)} from changed where newly)
+    select session_id from changed`.execute(db);
+  return result.rows.length > 0;
 }
 
-/** Revokes every active session of a user; returns how many. */
-export async function revokeAllOfUser(db: Db, userId: string, now: Date): Promise<number> {
-  const result = await db
+/** Revokes every active session of a user, with a revoked event for each; returns how many. */
+export async function revokeAllOfUser(db: Db, userId: string, now: Date, denyWindowSeconds: number): Promise<number> {
+  const revoked = db
     .updateTable("sessions")
     .set({ revoked_at: now })
     .where("user_id", "=", userId)
     .where(activeAt(now))
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+    .returning(["session_id", "user_id", "claims_version", "expires_at"]);
+  const result = await sql<{ count: string }>`with revoked as (${revoked}),
+    event as (${INSERT_SESSION_EVENTS}
+      select ${now}::timestamptz, 'session_revoked', session_id, user_id, claims_version,
+        ${denyUntil(now, denyWindowSeconds)} from revoked)
+    select count(*)::text as count from revoked`.execute(db);
+  return Number(result.rows[0]?.count ?? 0);
 }
 
 /** Reads a session by key whatever its state (for tests and admin use). */
@@ -349,10 +379,12 @@ export async function findAny(db: Db, key: SessionKey): Promise<StoredSession | 
 
 /**
  * Deletes up to `limit` sessions that expired before `expiredBefore` or were
- * revoked before `revokedBefore`. Returns how many were deleted.
+ * revoked before `revokedBefore`, with an expired event (in the same
+ * statement, at `expiredBefore`) for each one deleted that was never revoked.
+ * Returns how many were deleted.
  */
 export async function deleteStale(db: Db, expiredBefore: Date, revokedBefore: Date, limit: number): Promise<number> {
-  const result = await db
+  const deleted = db
     .deleteFrom("sessions")
     .where(
       "session_id",
@@ -368,8 +400,13 @@ export async function deleteStale(db: Db, expiredBefore: Date, revokedBefore: Da
     )
     // Re-checked on the row as committed, so a session extended since the subquery's snapshot survives.
     .where((eb) => eb.or([eb("expires_at", "<", expiredBefore), eb("revoked_at", "<", revokedBefore)]))
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+    .returning(["session_id", "user_id", "claims_version", "revoked_at"]);
+  const result = await sql<{ count: string }>`with deleted as (${deleted}),
+    event as (${INSERT_SESSION_EVENTS}
+      select ${expiredBefore}::timestamptz, 'session_expired', session_id, user_id, claims_version, null
+      from deleted where revoked_at is null)
+    select count(*)::text as count from deleted`.execute(db);
+  return Number(result.rows[0]?.count ?? 0);
 }
 
 function keyFilter(key: SessionKey): ["session_id" | "token_hash", "=", string] {

@@ -16,6 +16,8 @@ import {
   SessionLimitReachedError,
   SessionNotFoundError,
 } from "../errors.js";
+import { DENY_GRACE_SECONDS } from "../events/event.js";
+import * as eventRepo from "../events/event.repository.js";
 import { checkPermission } from "../rbac/permission-check.js";
 import type { AuthorizationCheck, AuthorizationVerdict } from "../rbac/rbac-policy.js";
 import * as rbacRepo from "../rbac/rbac-policy.repository.js";
@@ -122,6 +124,8 @@ export interface SessionsDeps {
   readonly maxJwtLength: number;
   /** The role every session holds (RBAC_DEFAULT_ROLE); undefined for none. */
   readonly defaultRole?: string;
+  /** JWT_TTL_SECONDS, for a revocation event's deny_until; the largest allowed TTL when unset. */
+  readonly jwtTtlSeconds?: number;
 }
 
 /** What a patch asks of a session's claims. */
@@ -130,12 +134,16 @@ interface ClaimsRequest {
   readonly expectedClaimsVersion: bigint | undefined;
 }
 
+/** The largest JWT_TTL_SECONDS (src/config.ts): a safe bound on JWT lifetimes when none is given. */
+const MAX_JWT_TTL_SECONDS = 86_400;
+
 /** Builds the session service. Concurrency is left to the database: row and advisory locks, never in-process locks. */
 export function createSessions(deps: SessionsDeps): Sessions {
   const { db, jwts, clock, claimsPolicy, templates, maxSessionsPerUser, maxJwtLength, defaultRole } = deps;
 
   /** Refuses a session state whose JWT would be too long to be accepted back; called before anything is written. */
   const checkJwtLength = jwtLengthCheck(jwts, maxJwtLength);
+  const denyWindowSeconds = (deps.jwtTtlSeconds ?? MAX_JWT_TTL_SECONDS) + DENY_GRACE_SECONDS;
 
   /** Resolves a credential to a lookup key; a JWT must verify first. */
   async function keyOf(credential: SessionCredential): Promise<repo.SessionKey> {
@@ -188,9 +196,11 @@ export function createSessions(deps: SessionsDeps): Sessions {
     if (request.patch === undefined) return undefined;
     const base = await templates.baseFor(current.userId, user, current.templateVersion, executor);
     const { overlay, claims } = patchSessionOverlay(base, current.overlay, request.patch, claimsPolicy);
-    // Only the claims change the JWT's length here: timestamps keep their width, and roles change with the user.
-    checkJwtLength(sessionView(current, claims, defaultRole, user));
-    return { overlay, claimsVersion: current.claimsVersion + 1n };
+    const claimsVersion = current.claimsVersion + 1n;
+    // Only the claims and their version change the JWT's length here: timestamps keep their width, and roles
+    // change with the user.
+    checkJwtLength({ ...sessionView(current, claims, defaultRole, user), claimsVersion });
+    return { overlay, claimsVersion };
   }
 
   /**
@@ -248,6 +258,15 @@ export function createSessions(deps: SessionsDeps): Sessions {
       if (!isActive(current, lockedNow)) return undefined;
       const claims = await nextClaims({ ...current, user, templateVersion }, request, user, trx);
       const lastAccessedAt = access ? lockedNow : current.lastAccessedAt;
+      if (claims !== undefined) {
+        await eventRepo.insertEvent(trx, {
+          time: lockedNow,
+          type: "session_claims_changed",
+          sessionId: current.id,
+          userId: current.userId,
+          claimsVersion: claims.claimsVersion,
+        });
+      }
       const stored = await repo.writeLocked(trx, current.id, {
         lastAccessedAt,
         expiresAt: durationMinutes === undefined ? current.expiresAt : extendedExpiry(lastAccessedAt, durationMinutes),
@@ -287,6 +306,13 @@ export function createSessions(deps: SessionsDeps): Sessions {
         };
         checkJwtLength(sessionView(session, claims, defaultRole));
         await repo.insertSession(trx, session, hashSessionToken(token));
+        await eventRepo.insertEvent(trx, {
+          time: now,
+          type: "session_created",
+          sessionId: session.id,
+          userId: session.userId,
+          claimsVersion: session.claimsVersion,
+        });
         return session;
       });
       const session = await toSession(stored);
@@ -329,7 +355,7 @@ export function createSessions(deps: SessionsDeps): Sessions {
 
     async revoke(credential) {
       const key = await keyOf(credential);
-      if (!(await repo.revoke(db, key, clock()))) throw new SessionNotFoundError();
+      if (!(await repo.revoke(db, key, clock(), denyWindowSeconds))) throw new SessionNotFoundError();
     },
 
     async updateClaims(input) {
@@ -362,6 +388,13 @@ export function createSessions(deps: SessionsDeps): Sessions {
         const out: repo.StoredSession[] = [];
         for (const { current, claims } of changes) {
           if (claims === undefined) continue;
+          await eventRepo.insertEvent(trx, {
+            time: clock(),
+            type: "session_claims_changed",
+            sessionId: current.id,
+            userId: current.userId,
+            claimsVersion: claims.claimsVersion,
+          });
           out.push(
             await repo.writeLocked(trx, current.id, {
               lastAccessedAt: current.lastAccessedAt,

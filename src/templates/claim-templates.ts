@@ -10,6 +10,7 @@ import {
 } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
+import * as eventRepo from "../events/event.repository.js";
 import { effectiveRoles } from "../rbac/permission-check.js";
 import type { RbacPolicy } from "../rbac/rbac-policy.js";
 import * as rbacRepo from "../rbac/rbac-policy.repository.js";
@@ -133,8 +134,14 @@ export function createClaimTemplates(deps: ClaimTemplatesDeps): ClaimTemplates {
         // FOR UPDATE waits for every claims write holding the template (FOR KEY SHARE) and holds off new ones,
         // so the sessions checked below cannot change their claims until this commits.
         await repo.lockTemplate(trx);
+        const now = clock();
         await checkLiveSessions(trx, next, await policyFor(next, trx));
-        const stored = await repo.writeTemplate(trx, source, clock());
+        const stored = await repo.writeTemplate(trx, source, now);
+        await eventRepo.insertEvent(trx, {
+          time: now,
+          type: "claim_template_changed",
+          templateVersion: stored.version,
+        });
         remember(stored.version, next);
         return stored;
       });

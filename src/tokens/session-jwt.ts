@@ -72,6 +72,8 @@ export function createSessionJwts(options: SessionJwtOptions): SessionJwts {
         // Tessera has no login products, so no factor is ever recorded; Stytch's verifiers expect the list.
         ...(stytch ? { authentication_factors: [] } : {}),
         roles: [...session.roles],
+        // Lets a verifier compare a JWT with the claims_version of the latest claims-changed event.
+        claims_version: Number(session.claimsVersion),
       },
       iss: options.issuer,
       aud: stytch ? [options.audience] : options.audience,

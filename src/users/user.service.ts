@@ -10,6 +10,8 @@ import {
   UserNotFoundError,
   UserVersionMismatchError,
 } from "../errors.js";
+import { DENY_GRACE_SECONDS } from "../events/event.js";
+import * as eventRepo from "../events/event.repository.js";
 import { liveSessionCheck } from "../sessions/live-session-check.js";
 import type { Session } from "../sessions/session.js";
 import * as sessionRepo from "../sessions/session.repository.js";
@@ -67,11 +69,14 @@ export interface UsersDeps {
   readonly checkJwt: (session: Session) => void;
   /** The role every session holds, measured in its JWT; undefined for none. */
   readonly defaultRole?: string;
+  /** JWT_TTL_SECONDS, for revocation events' deny_until; the largest allowed TTL when unset. */
+  readonly jwtTtlSeconds?: number;
 }
 
 /** Builds the user service. Concurrency goes through the database (per-user lock, row locks). */
 export function createUsers(deps: UsersDeps): Users {
   const { db, clock, claimsPolicy, templates } = deps;
+  const denyWindowSeconds = (deps.jwtTtlSeconds ?? 86_400) + DENY_GRACE_SECONDS;
 
   /**
    * A metadata patch merged into the current object as the input says, and checked: a JSON object, finite,
@@ -144,10 +149,11 @@ export function createUsers(deps: UsersDeps): Users {
         // Every live session of the user is checked under the new data before anything is written.
         const sessions = await sessionRepo.lockActiveByUser(trx, input.userId, now);
         const base = await templates.baseFor(input.userId, user, templateVersion, trx);
-        // Measured with the new record: its roles are in every one of these sessions' next JWT.
+        // Measured with the new record (its roles are in every one of these sessions' next JWT), at the
+        // claims_version the bump below gives them: the JWT carries it.
         const check = liveSessionCheck(claimsPolicy, deps.checkJwt, deps.defaultRole);
         check.check(
-          sessions,
+          sessions.map((session) => ({ ...session, claimsVersion: session.claimsVersion + 1n })),
           () => base,
           () => user,
         );
@@ -159,7 +165,9 @@ export function createUsers(deps: UsersDeps): Users {
         await sessionRepo.bumpClaimsVersions(
           trx,
           sessions.map((session) => session.id),
+          now,
         );
+        await eventRepo.insertEvent(trx, { time: now, type: "user_updated", userId: input.userId });
         return { user, sessionsUpdated: sessions.length };
       });
     },
@@ -167,9 +175,11 @@ export function createUsers(deps: UsersDeps): Users {
     delete(userId) {
       return db.transaction().execute(async (trx) => {
         await repo.lockUserId(trx, userId);
-        const revoked = await sessionRepo.revokeAllOfUser(trx, userId, clock());
+        const now = clock();
+        const revoked = await sessionRepo.revokeAllOfUser(trx, userId, now, denyWindowSeconds);
         const deleted = await repo.deleteUser(trx, userId);
         if (!deleted && revoked === 0) throw new UserNotFoundError();
+        if (deleted) await eventRepo.insertEvent(trx, { time: now, type: "user_deleted", userId });
         return revoked;
       });
     },

@@ -30,6 +30,7 @@ describe.each(backends())("buf curl on %s", (backend) => {
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
       "tessera.admin.v1.AdminService",
+      "tessera.events.v1.EventService",
       "tessera.sessions.v1.SessionService",
       "tessera.users.v1.UserService",
     ]);

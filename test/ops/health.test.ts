@@ -10,6 +10,7 @@ const SERVICES = [
   "tessera.sessions.v1.SessionService",
   "tessera.users.v1.UserService",
   "tessera.admin.v1.AdminService",
+  "tessera.events.v1.EventService",
   "grpc.health.v1.Health",
 ];
 

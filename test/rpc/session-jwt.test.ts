@@ -44,6 +44,7 @@ describe.each(backends())("session JWTs on %s", (backend) => {
         expires_at: date(session?.expiresAt).toISOString(),
         attributes: { ip_address: "198.51.100.4", user_agent: "Mozilla/5.0" },
         roles: ["viewer"],
+        claims_version: 0,
       },
       plan: "pro",
       org: { id: 7, tags: ["x"] },

@@ -280,6 +280,7 @@ describe.each(backends())("stytch SDK against Tessera on %s", (backend) => {
           attributes: { ip_address: "", user_agent: "" },
           authentication_factors: [],
           roles: ["stytch_user", "r"],
+          claims_version: 0,
         },
       });
     });

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from "kysely";
 import * as init from "./2026-11-26T00-00-init.js";
 import * as revokedAtIndex from "./2026-11-26T01-00-revoked-at-index.js";
 import * as usersAndClaimTemplate from "./2026-11-26T12-00-users-and-claim-template.js";
+import * as sessionEvents from "./2026-11-26T13-00-session-events.js";
 import * as rbacPolicy from "./2026-11-27T00-00-rbac-policy.js";
 
 /** Every migration, by timestamped name. Add new ones here. */
@@ -9,6 +10,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "2026-11-26T00-00-init": init,
   "2026-11-26T01-00-revoked-at-index": revokedAtIndex,
   "2026-11-26T12-00-users-and-claim-template": usersAndClaimTemplate,
+  "2026-11-26T13-00-session-events": sessionEvents,
   "2026-11-27T00-00-rbac-policy": rbacPolicy,
 };
 
