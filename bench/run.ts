@@ -446,9 +446,9 @@ async function main(): Promise<void> {
       const small = await rpcPhase("token");
       const c = new pg.Client({ connectionString: databaseUrl });
       await c.connect();
-      await c.query(`insert into sessions (session_id, user_id, token_hash, started_at, last_accessed_at, expires_at, attributes, roles, custom_claims)
+      await c.query(`insert into sessions (session_id, user_id, token_hash, started_at, last_accessed_at, expires_at, attributes, roles, claims_overlay)
         select 'bulk-' || g, 'bulk-user-' || (g % 100000), encode(sha256(('bulk' || g)::bytea), 'hex'), now(), now(), now() + interval '1 day',
-               '{"ip_address":"","user_agent":""}', '[]', '{"plan":"pro"}'
+               '{"ip_address":"","user_agent":""}', '[]', '{"plan":["pro"]}'
         from generate_series(1, 1000000 - ${SESSIONS}) g`);
       await c.query("vacuum analyze sessions");
       const total = (await c.query("select count(*)::int as n from sessions")).rows[0].n as number;
