@@ -106,6 +106,7 @@ describe.each(backends())("the Stytch surface under Tessera's own JWT profile on
       expires_at: created.session.expires_at,
       attributes: { ip_address: "", user_agent: "" },
       roles: [],
+      claims_version: 0,
     });
     expect(payload).not.toHaveProperty(["https://stytch.com/session"]);
   });
