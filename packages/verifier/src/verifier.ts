@@ -89,6 +89,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const state = new SessionState();
   const jwks = createJwksCache(options.url, options.jwksMinRefreshMs ?? 1000, now);
   let lastAliveMs = Number.NEGATIVE_INFINITY;
+  let lastPruneMs = Number.NEGATIVE_INFINITY;
 
   const apply = (events: readonly Event[]) => {
     const nowMs = now();
@@ -132,6 +133,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     onEvents: apply,
     onAlive: () => {
       lastAliveMs = now();
+      // Heartbeats prune too, so a quiet feed still lets passed entries go.
+      if (lastAliveMs - lastPruneMs >= 1000) {
+        lastPruneMs = lastAliveMs;
+        state.prune(lastAliveMs);
+      }
     },
     ...(options.onFeedError !== undefined ? { onError: options.onFeedError } : {}),
   });

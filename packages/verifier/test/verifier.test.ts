@@ -121,7 +121,13 @@ describe.each(backends())("the local verifier when the feed goes down, on %s", (
           (r) => r.feed !== "live",
         ),
       ).toEqual({ ok: false, reason: "feed_down", sessionId: created.session?.sessionId, feed: "down-closed" });
-      expect(await open.verify(created.sessionJwt)).toMatchObject({
+      const o = open;
+      expect(
+        await pollUntil(
+          () => o.verify(created.sessionJwt),
+          (r) => r.feed !== "live",
+        ),
+      ).toMatchObject({
         ok: true,
         sessionId: created.session?.sessionId,
         feed: "down-open",
