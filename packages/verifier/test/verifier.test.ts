@@ -139,3 +139,29 @@ describe.each(backends())("the local verifier when the feed goes down, on %s", (
     }
   });
 });
+
+describe.each(backends())("the local verifier of a Stytch-profile Tessera on %s", (backend) => {
+  const projectId = "project-test-00000000-0000-4000-8000-000000000000";
+  const t = useTestApp(backend, { ...FAST_FEED_ENV, STYTCH_PROJECT_ID: projectId, JWT_PROFILE: "stytch" });
+
+  it("reads the session claim under https://stytch.com/session and rejects after a revoke", async () => {
+    const v = await startVerifier(t, {
+      issuer: `stytch.com/${projectId}`,
+      audience: projectId,
+      namespace: "https://stytch.com/",
+    });
+    try {
+      const created = await t.client().createSession({ userId: "v-stytch", sessionDurationMinutes: 60 });
+      expect(await v.verify(created.sessionJwt)).toMatchObject({ ok: true, sessionId: created.session?.sessionId });
+      await t.client().revokeSession({ target: { case: "sessionId", value: created.session?.sessionId ?? "" } });
+      expect(
+        await pollUntil(
+          () => v.verify(created.sessionJwt),
+          (r) => !r.ok,
+        ),
+      ).toMatchObject({ ok: false, reason: "revoked" });
+    } finally {
+      await v.close();
+    }
+  });
+});
