@@ -24,6 +24,8 @@ export interface EventFeedOptions {
   readonly onAlive: () => void;
   /** Called when a watch ends with an error (the follower reconnects). */
   readonly onError?: (err: unknown) => void;
+  /** Called whenever a watch ended, with an error or cleanly (a server shutting down), before reconnecting. */
+  readonly onReconnect?: () => void;
 }
 
 /** A running follower of WatchEvents. */
@@ -82,6 +84,8 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
         if (abort.signal.aborted) return;
         options.onError?.(err);
       }
+      if (abort.signal.aborted) return;
+      options.onReconnect?.();
       failures += 1;
       const ceiling = Math.min(options.maxBackoffMs, options.minBackoffMs * 2 ** Math.min(failures - 1, 20));
       await sleep(ceiling / 2 + Math.random() * (ceiling / 2), abort.signal);
