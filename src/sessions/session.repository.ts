@@ -5,7 +5,7 @@ import type { DatabaseSchema, SessionRow } from "../db/schema.js";
 import { denyUntil, INSERT_SESSION_EVENTS } from "../events/event.repository.js";
 import type { User } from "../users/user.js";
 import { toUser } from "../users/user.repository.js";
-import type { SessionAttributes } from "./session.js";
+import type { Session } from "./session.js";
 
 type Db = Kysely<DatabaseSchema>;
 
@@ -14,17 +14,8 @@ type Db = Kysely<DatabaseSchema>;
  * user record and the claim template version read in the same statement, so
  * its effective claims can be computed as of that statement.
  */
-export interface StoredSession {
-  readonly id: string;
-  readonly userId: string;
-  readonly startedAt: Date;
-  readonly lastAccessedAt: Date;
-  readonly expiresAt: Date;
-  readonly revokedAt: Date | null;
-  readonly attributes: SessionAttributes;
-  readonly roles: readonly string[];
+export interface StoredSession extends Omit<Session, "customClaims"> {
   readonly overlay: ClaimsOverlay;
-  readonly claimsVersion: bigint;
   /** The user's record, or undefined for a user id without one. */
   readonly user: User | undefined;
   /** Version of the claim template in force when this was read. */
