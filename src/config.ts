@@ -106,6 +106,20 @@ export interface Config {
   readonly eventsHeartbeatMs: number;
   /** Most open WatchEvents calls on this server. */
   readonly eventsMaxWatches: number;
+  /** Most registered webhook endpoints; creating one more is refused. */
+  readonly webhookMaxEndpoints: number;
+  /** Milliseconds a webhook POST gets to answer before it counts as failed ("timeout"). */
+  readonly webhookTimeoutMs: number;
+  /** First webhook retry delay in milliseconds (doubled per failure, with full jitter). */
+  readonly webhookRetryBaseMs: number;
+  /** Longest webhook retry delay in milliseconds. */
+  readonly webhookRetryMaxMs: number;
+  /** Longest wait, in milliseconds, between a webhook endpoint's outbox reads when no NOTIFY arrives. */
+  readonly webhookPollIntervalMs: number;
+  /** Most webhook POSTs in flight at once on this server. */
+  readonly webhookMaxConcurrency: number;
+  /** Milliseconds a replica's lease on an endpoint lasts unless renewed (renewed every third of it). */
+  readonly webhookLeaseMs: number;
 }
 
 /** Startup configuration is invalid; `problems` lists every issue found. */
@@ -236,12 +250,26 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     eventsPollIntervalMs: int("EVENTS_POLL_INTERVAL_MS", 1_000, 10, 60_000),
     eventsHeartbeatMs: int("EVENTS_HEARTBEAT_MS", 10_000, 10, 600_000),
     eventsMaxWatches: int("EVENTS_MAX_WATCHES", 100, 1, 100_000),
+    webhookMaxEndpoints: int("WEBHOOK_MAX_ENDPOINTS", 50, 1, 10_000),
+    webhookTimeoutMs: int("WEBHOOK_TIMEOUT_MS", 10_000, 10, 120_000),
+    webhookRetryBaseMs: int("WEBHOOK_RETRY_BASE_MS", 1_000, 1, 3_600_000),
+    webhookRetryMaxMs: int("WEBHOOK_RETRY_MAX_MS", 3_600_000, 1, 86_400_000),
+    webhookPollIntervalMs: int("WEBHOOK_POLL_INTERVAL_MS", 1_000, 10, 60_000),
+    webhookMaxConcurrency: int("WEBHOOK_MAX_CONCURRENCY", 16, 1, 1_000),
+    webhookLeaseMs: int("WEBHOOK_LEASE_MS", 30_000, 100, 600_000),
   };
   if (config.listSessionsDefaultPageSize > config.listSessionsMaxPageSize) {
     problems.push("LIST_SESSIONS_DEFAULT_PAGE_SIZE must not be larger than LIST_SESSIONS_MAX_PAGE_SIZE");
   }
   if (config.eventsDefaultPageSize > config.eventsMaxPageSize) {
     problems.push("EVENTS_DEFAULT_PAGE_SIZE must not be larger than EVENTS_MAX_PAGE_SIZE");
+  }
+  if (config.webhookRetryBaseMs > config.webhookRetryMaxMs) {
+    problems.push("WEBHOOK_RETRY_BASE_MS must not be larger than WEBHOOK_RETRY_MAX_MS");
+  }
+  // A lease must outlast the POST in flight when it is renewed late, or another replica takes the endpoint mid-delivery.
+  if (config.webhookLeaseMs <= config.webhookTimeoutMs) {
+    problems.push("WEBHOOK_LEASE_MS must be larger than WEBHOOK_TIMEOUT_MS");
   }
   // A verifier that lost its deny-list rebuilds it from the events of the last JWT lifetime (plus key grace).
   if (config.eventRetentionSeconds < config.jwtTtlSeconds + EVENT_RETENTION_MARGIN_SECONDS) {

@@ -63,6 +63,9 @@ export type ErrorReason =
   | "RBAC_POLICY_TOO_LARGE"
   | "PERMISSION_DENIED"
   | "INVALID_EVENT_CURSOR"
+  | "INVALID_WEBHOOK_URL"
+  | "WEBHOOK_ENDPOINT_NOT_FOUND"
+  | "WEBHOOK_ENDPOINT_LIMIT_REACHED"
   | "INTERNAL";
 
 /** Reasons an InvalidArgumentError may carry: request arguments that are missing or out of range. */
@@ -81,6 +84,7 @@ export type InvalidArgumentReason = Extract<
   | "INVALID_PAGE_SIZE"
   | "UNSUPPORTED_USER_FIELD"
   | "INVALID_EVENT_CURSOR"
+  | "INVALID_WEBHOOK_URL"
 >;
 
 /** Base class of every error Tessera reports to callers on purpose. */
@@ -467,6 +471,25 @@ export class PermissionDeniedError extends TesseraError {
       "PERMISSION_DENIED",
       "The User is not authorized to perform the requested action on that resource.",
       { resource_id: resourceId, action },
+    );
+  }
+}
+
+/** No webhook endpoint with this id. */
+export class WebhookEndpointNotFoundError extends TesseraError {
+  constructor() {
+    super("not_found", "WEBHOOK_ENDPOINT_NOT_FOUND", "webhook endpoint not found");
+  }
+}
+
+/** WEBHOOK_MAX_ENDPOINTS endpoints are registered already. */
+export class WebhookEndpointLimitReachedError extends TesseraError {
+  constructor(readonly limit: number) {
+    super(
+      "resource_exhausted",
+      "WEBHOOK_ENDPOINT_LIMIT_REACHED",
+      `${limit} webhook endpoints are registered, the most allowed (WEBHOOK_MAX_ENDPOINTS); delete one first`,
+      { limit: String(limit) },
     );
   }
 }

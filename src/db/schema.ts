@@ -72,6 +72,28 @@ export interface SessionEventsTable {
   template_version: ColumnType<string | null, string | null | undefined, never>;
 }
 
+/** Table `webhook_endpoints`: registered webhooks and where delivery to each stands (src/webhooks/). */
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  event_types: ColumnType<string[], RawBuilder<string[]>, RawBuilder<string[]>>;
+  description: string;
+  /** The Standard Webhooks signing secret: signs deliveries, never returned after creation, never logged. */
+  secret: string;
+  enabled: Generated<boolean>;
+  created_at: Date;
+  /** The position delivered up to (xid8 and id, read as text); null for the very start of the feed. */
+  cursor_xid: ColumnType<string | null, RawBuilder<string> | null, RawBuilder<string> | null>;
+  cursor_id: string | null;
+  attempts: Generated<number>;
+  next_attempt_at: Date | null;
+  last_success_at: Date | null;
+  last_error: string | null;
+  /** The replica delivering to this endpoint, until lease_until. */
+  lease_owner: string | null;
+  lease_until: Date | null;
+}
+
 /** All tables, for `Kysely<DatabaseSchema>`. */
 export interface DatabaseSchema {
   sessions: SessionsTable;
@@ -80,6 +102,7 @@ export interface DatabaseSchema {
   claim_template: ClaimTemplateTable;
   rbac_policy: RbacPolicyTable;
   session_events: SessionEventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
 }
 
 /** A row of `sessions` as read. */

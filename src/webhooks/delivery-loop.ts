@@ -1,0 +1,139 @@
+import type { Kysely } from "kysely";
+import type { Clock } from "../clock.js";
+import type { DatabaseSchema } from "../db/schema.js";
+import type { EventPosition } from "../events/event.js";
+import { encodeCursor } from "../events/event-cursor.js";
+import { readEvents } from "../events/event.repository.js";
+import type { Logger } from "../logger.js";
+import { describe } from "../rpc/error-mapper.js";
+import type { ConcurrencyLimit } from "./concurrency-limit.js";
+import { comparePositions } from "./event-position.js";
+import type { WakeSignal } from "./wake-signal.js";
+import { type BackoffPolicy, retryDelayMs } from "./webhook-backoff.js";
+import type { DeliveryTarget } from "./webhook-endpoint.js";
+import { advanceCursor, recordFailure, selectFeedHead, selectTarget } from "./webhook-endpoint.repository.js";
+import { signWebhook } from "./webhook-message.js";
+import type { WebhookMetrics } from "./webhook-metrics.js";
+import { postWebhook } from "./webhook-post.js";
+
+/** What a delivery loop needs, shared by every loop of the dispatcher. */
+export interface DeliveryLoopDeps {
+  readonly db: Kysely<DatabaseSchema>;
+  /** This replica's lease owner name. */
+  readonly owner: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly metrics: WebhookMetrics;
+  /** Bounds the POSTs in flight over every endpoint. */
+  readonly limit: ConcurrencyLimit;
+  /** Woken on NOTIFY: new events may be readable. */
+  readonly wake: WakeSignal;
+  /** The position of the newest event swept (readEventHorizon). */
+  readonly readHorizon: (db: Kysely<DatabaseSchema>) => Promise<EventPosition | undefined>;
+  readonly timeoutMs: number;
+  readonly backoff: BackoffPolicy;
+  readonly pollIntervalMs: number;
+  /** Most events read at once. */
+  readonly batchSize: number;
+}
+
+/** What a loop does after a step: stop (endpoint gone, disabled, lease lost, shutdown) or sleep a while. */
+type Next = { readonly stop: true } | { readonly sleepMs: number; readonly wakeable: boolean };
+
+const STOP: Next = { stop: true };
+
+/**
+ * Delivers the events of endpoint `id`, one POST at a time in cursor order,
+ * until the endpoint is gone or disabled, this replica loses its lease, or
+ * `signal` aborts. Failures of the database are logged and retried.
+ */
+export async function runDeliveryLoop(id: string, deps: DeliveryLoopDeps, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    let next: Next;
+    try {
+      next = await step(id, deps, signal);
+    } catch (err) {
+      if (signal.aborted) return;
+      deps.logger.warn({ endpoint: id, err: describe(err) }, "webhook delivery step failed; retrying");
+      next = { sleepMs: deps.pollIntervalMs, wakeable: false };
+    }
+    if ("stop" in next) return;
+    if (next.wakeable) await deps.wake.sleep(next.sleepMs, signal);
+    else if (next.sleepMs > 0) await sleep(next.sleepMs, signal);
+  }
+}
+
+/** One step: waits out a pending retry, or skips a swept gap, or delivers the next batch of events. */
+async function step(id: string, deps: DeliveryLoopDeps, signal: AbortSignal): Promise<Next> {
+  const target = await selectTarget(deps.db, id, deps.owner);
+  if (target === undefined) return STOP;
+  // Re-read at least every poll interval: an UpdateWebhookEndpoint makes a pending retry due at once.
+  if (target.waitMs > 0) return { sleepMs: Math.min(target.waitMs, deps.pollIntervalMs), wakeable: false };
+  const start = await skipSweptGap(target, deps);
+  if (start === undefined) return STOP;
+  const cursor = start.cursor;
+  // Read before the events, so every event of the endpoint's types up to it is in the batch (see selectFeedHead).
+  const head = target.eventTypes.length > 0 ? await selectFeedHead(deps.db) : undefined;
+  const events = await readEvents(deps.db, cursor, deps.batchSize, target.eventTypes);
+  for (const event of events) {
+    const message = signWebhook(event, target.secret, deps.clock());
+    const started = performance.now();
+    const result = await deps.limit.run(() => postWebhook(target.url, message, deps.timeoutMs, signal), signal);
+    if ("aborted" in result) return STOP;
+    const seconds = (performance.now() - started) / 1_000;
+    deps.metrics.delivered(id, result.ok ? "success" : "failure", seconds);
+    deps.metrics.failing(id, !result.ok);
+    if (result.ok) {
+      if (!(await advanceCursor(deps.db, id, deps.owner, event.position, true))) return STOP;
+      continue;
+    }
+    const attempts = target.delivery.attempts + 1;
+    const delayMs = retryDelayMs(attempts, deps.backoff);
+    deps.logger.warn(
+      { endpoint: id, webhook_id: message.id, error: result.error, attempts, retry_in_ms: delayMs },
+      "webhook delivery failed; will retry",
+    );
+    if (!(await recordFailure(deps.db, id, deps.owner, result.error, delayMs))) return STOP;
+    return { sleepMs: 0, wakeable: false };
+  }
+  if (events.length === deps.batchSize) return { sleepMs: 0, wakeable: false };
+  // Caught up: move over the events of other types, so the cursor keeps up with the feed (and its retention).
+  const reached = events.at(-1)?.position ?? cursor;
+  if (head !== undefined && (reached === undefined || comparePositions(reached, head) < 0)) {
+    if (!(await advanceCursor(deps.db, id, deps.owner, head, false))) return STOP;
+  }
+  return { sleepMs: deps.pollIntervalMs, wakeable: true };
+}
+
+/**
+ * The cursor to read after: the endpoint's own, or, when events after it
+ * were swept before they were delivered, the retention horizon (counted and
+ * logged: those events are lost to this endpoint); undefined when the lease is lost.
+ */
+async function skipSweptGap(
+  target: DeliveryTarget,
+  deps: DeliveryLoopDeps,
+): Promise<{ cursor: EventPosition | undefined } | undefined> {
+  const cursor = target.delivery.cursor;
+  const horizon = await deps.readHorizon(deps.db);
+  if (horizon === undefined || (cursor !== undefined && comparePositions(cursor, horizon) >= 0)) return { cursor };
+  if (!(await advanceCursor(deps.db, target.id, deps.owner, horizon, false))) return undefined;
+  deps.metrics.gap(target.id);
+  deps.logger.warn(
+    { endpoint: target.id, from: cursor === undefined ? "" : encodeCursor(cursor), to: encodeCursor(horizon) },
+    "webhook endpoint fell behind EVENT_RETENTION_SECONDS: events swept before delivery were skipped",
+  );
+  return { cursor: horizon };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,31 @@
+import { InvalidArgumentError } from "../errors.js";
+
+/** Longest webhook URL accepted, in characters. */
+export const MAX_WEBHOOK_URL_LENGTH = 2_048;
+
+/**
+ * The URL normalised by WHATWG URL parsing, or InvalidArgumentError
+ * (INVALID_WEBHOOK_URL) naming why: too long, unparsable, not http(s), with
+ * credentials, or with a fragment. The URL itself is not echoed back.
+ */
+export function validWebhookUrl(raw: string): string {
+  const refuse = (why: string): never => {
+    throw new InvalidArgumentError("INVALID_WEBHOOK_URL", `url ${why}`, { field: "url" });
+  };
+  if (raw.length === 0) refuse("is required");
+  if (raw.length > MAX_WEBHOOK_URL_LENGTH) refuse(`is longer than ${MAX_WEBHOOK_URL_LENGTH} characters`);
+  if (raw.trim() !== raw || /[\u0000-\u001f\u007f]/.test(raw)) refuse("must not hold whitespace or control characters");
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return refuse("is not an absolute URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") refuse("must use http or https");
+  if (url.username !== "" || url.password !== "") refuse("must not hold a user name or password");
+  if (url.hash !== "") refuse("must not hold a fragment");
+  if (url.hostname === "") refuse("must name a host");
+  const normalised = url.toString();
+  if (normalised.length > MAX_WEBHOOK_URL_LENGTH) refuse(`is longer than ${MAX_WEBHOOK_URL_LENGTH} characters`);
+  return normalised;
+}
