@@ -51,6 +51,7 @@ const BY_REASON: Readonly<Record<ErrorReason, readonly [number, string]>> = {
   INVALID_PAGE_SIZE: [400, "invalid_page_size"],
   INVALID_PAGE_TOKEN: [400, "invalid_page_token"],
   INVALID_EVENT_CURSOR: [400, "invalid_event_cursor"],
+  EVENT_CURSOR_EXPIRED: [400, "event_cursor_expired"],
   SESSION_JWT_TOO_LARGE: [400, "session_jwt_too_large"],
   SESSION_LIMIT_REACHED: [429, "session_limit_reached"],
   TOO_MANY_WATCHES: [429, "too_many_requests"],
