@@ -63,6 +63,7 @@ export type ErrorReason =
   | "RBAC_POLICY_TOO_LARGE"
   | "PERMISSION_DENIED"
   | "INVALID_EVENT_CURSOR"
+  | "EVENT_CURSOR_EXPIRED"
   | "INVALID_WEBHOOK_URL"
   | "WEBHOOK_ENDPOINT_NOT_FOUND"
   | "WEBHOOK_ENDPOINT_LIMIT_REACHED"
@@ -432,6 +433,21 @@ export class TooManyCallsError extends TesseraError {
       scope,
       limit: String(limit),
     });
+  }
+}
+
+/**
+ * A cursor older than the retention horizon: events after it were swept, so
+ * resuming from it would silently skip them. Start again from the empty cursor
+ * (the oldest event kept) and rebuild what depends on the feed.
+ */
+export class EventCursorExpiredError extends TesseraError {
+  constructor() {
+    super(
+      "failed_precondition",
+      "EVENT_CURSOR_EXPIRED",
+      "after_cursor is older than the event retention: events after it were deleted; start again from an empty cursor",
+    );
   }
 }
 

@@ -72,6 +72,13 @@ export interface SessionEventsTable {
   template_version: ColumnType<string | null, string | null | undefined, never>;
 }
 
+/** Table `event_horizon`: one row, the position of the newest event the sweeper deleted (read and written in raw SQL). */
+export interface EventHorizonTable {
+  singleton: ColumnType<boolean, boolean | undefined, never>;
+  xid: string;
+  id: string;
+}
+
 /** Table `webhook_endpoints`: registered webhooks and where delivery to each stands (src/webhooks/). */
 export interface WebhookEndpointsTable {
   id: string;
@@ -102,6 +109,7 @@ export interface DatabaseSchema {
   claim_template: ClaimTemplateTable;
   rbac_policy: RbacPolicyTable;
   session_events: SessionEventsTable;
+  event_horizon: EventHorizonTable;
   webhook_endpoints: WebhookEndpointsTable;
 }
 

@@ -59,15 +59,29 @@ export function connectErrorOf(domain: TesseraError): ConnectError {
   );
 }
 
-/** Interceptor applying toConnectError to everything a handler throws. */
+/**
+ * Interceptor applying toConnectError to everything a handler throws: before
+ * its response starts, and while a server stream runs (so an error ending a
+ * stream carries its code and reason too).
+ */
 export function errorMapperInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
     try {
-      return await next(req);
+      const res = await next(req);
+      if (!res.stream) return res;
+      return { ...res, message: mapStreamErrors(res.message, logger, req.url) };
     } catch (err) {
       throw toConnectError(err, logger, req.url);
     }
   };
+}
+
+async function* mapStreamErrors<T>(messages: AsyncIterable<T>, logger: Logger, procedure: string): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (err) {
+    throw toConnectError(err, logger, procedure);
+  }
 }
 
 /**

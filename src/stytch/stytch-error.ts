@@ -51,6 +51,7 @@ const BY_REASON: Readonly<Record<ErrorReason, readonly [number, string]>> = {
   INVALID_PAGE_SIZE: [400, "invalid_page_size"],
   INVALID_PAGE_TOKEN: [400, "invalid_page_token"],
   INVALID_EVENT_CURSOR: [400, "invalid_event_cursor"],
+  EVENT_CURSOR_EXPIRED: [400, "event_cursor_expired"],
   INVALID_WEBHOOK_URL: [400, "invalid_webhook_url"],
   WEBHOOK_ENDPOINT_NOT_FOUND: [404, "webhook_endpoint_not_found"],
   WEBHOOK_ENDPOINT_LIMIT_REACHED: [429, "webhook_endpoint_limit_reached"],

@@ -332,3 +332,49 @@ describe.each(backends())("round trips of the hot path with events on %s", (back
     ]);
   });
 });
+
+describe.each(backends())("the retention horizon on %s", (backend) => {
+  const clock = testClock(T0);
+  const t = useTestApp(
+    backend,
+    {
+      JWT_TTL_SECONDS: String(TTL_SECONDS),
+      SWEEP_INTERVAL_SECONDS: "0",
+      SWEEP_BATCH_SIZE: "2",
+      EVENT_RETENTION_SECONDS: "7200",
+      EVENTS_POLL_INTERVAL_MS: "50",
+      EVENTS_HEARTBEAT_MS: "300",
+    },
+    { clock },
+  );
+
+  it("refuses a cursor events were swept after, in ListEvents and WatchEvents, and takes the empty cursor and the horizon", async () => {
+    for (const n of [1, 2, 3]) await t.client().createSession({ userId: `old-${n}` });
+    const old = await allAfter(t, "");
+    const firstCursor = old.events[0]?.cursor ?? "";
+    const lastOld = old.cursor;
+    clock.advance(7_300 * 1_000);
+    const kept = await t.client().createSession({ userId: "kept" });
+    expect((await t.app.sweeper.sweepOnce()).eventsDeleted).toBe(3);
+
+    await expectFailure(
+      eventClient(t).listEvents({ afterCursor: firstCursor }),
+      Code.FailedPrecondition,
+      "EVENT_CURSOR_EXPIRED",
+    );
+    for (const protocol of ["connect", "grpc", "grpc-web"] as const) {
+      const watch = eventClient(t, protocol).watchEvents({ afterCursor: firstCursor });
+      await expectFailure(watch[Symbol.asyncIterator]().next(), Code.FailedPrecondition, "EVENT_CURSOR_EXPIRED");
+    }
+    // The newest swept event's cursor missed nothing, and the empty cursor starts at the oldest event kept.
+    const afterHorizon = await allAfter(t, lastOld);
+    const fromStart = await allAfter(t, "");
+    expect(afterHorizon.events.map(brief)).toEqual(fromStart.events.map(brief));
+    // What is left: the kept session's creation, then the sweeper's expiry of the three old sessions.
+    expect(fromStart.events.map((e) => [EventType[e.type], e.userId])).toEqual([
+      ["SESSION_CREATED", "kept"],
+      ...[1, 2, 3].map(() => ["SESSION_EXPIRED", expect.stringMatching(/^old-/)]),
+    ]);
+    expect(fromStart.events[0]?.sessionId).toBe(kept.session?.sessionId);
+  });
+});

@@ -1,6 +1,7 @@
-import { createClient, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { type Event, EventService, EventType } from "../../../gen/tessera/events/v1/event_service_pb.js";
+import { ErrorDetailSchema } from "../../../gen/tessera/sessions/v1/error_detail_pb.js";
 
 /** The event types a verifier follows. */
 export const FOLLOWED_TYPES: readonly EventType[] = [
@@ -83,6 +84,9 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       } catch (err) {
         if (abort.signal.aborted) return;
         options.onError?.(err);
+        // Events after the cursor were swept while disconnected: read the whole retained history again. Applying an
+        // event twice changes nothing, and what was swept is older than any JWT still unexpired (retention > TTL).
+        if (isCursorExpired(err)) cursor = "";
       }
       if (abort.signal.aborted) return;
       options.onReconnect?.();
@@ -106,6 +110,15 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       await loop;
     },
   };
+}
+
+/** Whether Tessera refused the cursor as older than its event retention (EVENT_CURSOR_EXPIRED). */
+export function isCursorExpired(err: unknown): boolean {
+  return (
+    err instanceof ConnectError &&
+    err.code === Code.FailedPrecondition &&
+    err.findDetails(ErrorDetailSchema).some((detail) => detail.reason === "EVENT_CURSOR_EXPIRED")
+  );
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,10 +1,11 @@
 import { createClient } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { EventService } from "../../../gen/tessera/events/v1/event_service_pb.js";
+import { testClock } from "../../../test/rpc/helpers.js";
 import { backends } from "../../../test/support/backends.js";
 import { startSiblingApp } from "../../../test/support/sibling-app.js";
 import { TEST_API_KEY, useTestApp } from "../../../test/support/test-app.js";
-import { createEventFeed, FOLLOWED_TYPES } from "../src/event-feed.js";
+import { createEventFeed, FOLLOWED_TYPES, isCursorExpired } from "../src/event-feed.js";
 import { createVerifier } from "../src/index.js";
 import { FAST_FEED_ENV, pollUntil } from "./helpers.js";
 
@@ -87,6 +88,60 @@ describe.each(backends())("the verifier's feed across a server restart on %s", (
       expect(stale).toMatchObject({ ok: true, stale: true });
     } finally {
       await feed.close();
+      await verifier.close();
+      await second?.close();
+    }
+  });
+});
+
+describe.each(backends())("the verifier's feed after its cursor was swept on %s", (backend) => {
+  const clock = testClock(new Date());
+  const t = useTestApp(
+    backend,
+    { ...FAST_FEED_ENV, JWT_TTL_SECONDS: "300", EVENT_RETENTION_SECONDS: "3900", SWEEP_INTERVAL_SECONDS: "0" },
+    { clock },
+  );
+
+  it("starts again from the oldest event kept when Tessera refuses its cursor as expired", async () => {
+    const first = await startSiblingApp(t);
+    const port = Number(new URL(first.baseUrl).port);
+    const errors: unknown[] = [];
+    const verifier = createVerifier({
+      url: first.baseUrl,
+      apiKey: TEST_API_KEY,
+      issuer: "tessera",
+      audience: "tessera",
+      minBackoffMs: 20,
+      maxBackoffMs: 200,
+      now: () => clock().getTime(),
+      onFeedError: (err) => errors.push(err),
+    });
+    let second: Awaited<ReturnType<typeof startSiblingApp>> | undefined;
+    try {
+      const client = t.client();
+      const seen = await client.createSession({ userId: "seen" });
+      await client.revokeSession({ target: { case: "sessionId", value: seen.session?.sessionId ?? "" } });
+      await verifier.start();
+      await first.close();
+      // While the verifier is away: a revocation it has not read, then swept with everything before it.
+      const swept = await client.createSession({ userId: "swept" });
+      await client.revokeSession({ target: { case: "sessionId", value: swept.session?.sessionId ?? "" } });
+      clock.advance(4_000 * 1_000);
+      expect((await t.app.sweeper.sweepOnce()).eventsDeleted).toBeGreaterThan(0);
+      const revoked = await client.createSession({ userId: "kept", sessionDurationMinutes: 60 * 24 * 7 });
+      await client.revokeSession({ target: { case: "sessionId", value: revoked.session?.sessionId ?? "" } });
+      second = await startSiblingApp(t, { port });
+
+      await pollUntil(
+        async () => errors.filter(isCursorExpired).length,
+        (n) => n > 0,
+      );
+      const rejected = await pollUntil(
+        () => verifier.verify(revoked.sessionJwt),
+        (r) => !r.ok && r.reason === "revoked",
+      );
+      expect(rejected).toMatchObject({ ok: false, reason: "revoked" });
+    } finally {
       await verifier.close();
       await second?.close();
     }
