@@ -4,6 +4,7 @@ import { file_tessera_admin_v1_admin_service } from "../gen/tessera/admin/v1/adm
 import { file_tessera_events_v1_event_service } from "../gen/tessera/events/v1/event_service_pb.js";
 import { file_tessera_sessions_v1_session_service } from "../gen/tessera/sessions/v1/session_service_pb.js";
 import { file_tessera_users_v1_user_service } from "../gen/tessera/users/v1/user_service_pb.js";
+import { file_tessera_webhooks_v1_webhooks } from "../gen/tessera/webhooks/v1/webhooks_pb.js";
 import type { Config } from "./config.js";
 import { type AppContext, type ContextOverrides, createContext } from "./context.js";
 import {
@@ -22,6 +23,7 @@ import { registerReflection } from "./reflection/index.js";
 import { registerEventService } from "./routes/events/index.js";
 import { isPublicProcedure, registerSessionService } from "./routes/index.js";
 import { registerUserService } from "./routes/users/index.js";
+import { registerWebhookService } from "./routes/webhooks/index.js";
 import { apiKeyInterceptor, createApiKeyRule } from "./rpc/api-key.js";
 import { describe, errorMapperInterceptor } from "./rpc/error-mapper.js";
 import { loggingInterceptor } from "./rpc/logging.js";
@@ -53,6 +55,7 @@ const SERVED_FILES = [
   file_tessera_users_v1_user_service,
   file_tessera_admin_v1_admin_service,
   file_tessera_events_v1_event_service,
+  file_tessera_webhooks_v1_webhooks,
   file_grpc_health_v1_health,
 ];
 /** Fully-qualified names of the served services (and so of the health statuses). */
@@ -95,6 +98,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       registerUserService(router, { users: context.users });
       registerAdminService(router, { keys, templates: context.templates, rbac: context.rbac, logger });
       registerEventService(router, { events: context.events, config });
+      registerWebhookService(router, { webhooks: context.webhooks });
       registerHealthService(router, { health, watches: context.watches, services: SERVED_SERVICES });
       registerReflection(router, SERVED_FILES);
     },
@@ -126,6 +130,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       logger.info({ port: server.port, database: database.kind }, "listening");
       sweeper.start();
       await context.events.start();
+      await context.webhookDispatcher.start();
       stopKeyRefresh ??= startKeyRefresh(keys, config.keyReloadSeconds * 1_000, logger);
       return server;
     },
@@ -138,7 +143,14 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
           // Event watches never finish on their own either (their listener stops alongside).
           const eventsClosed = context.events.close();
           // Stop accepting at once; background work stops while in-flight calls finish.
-          await Promise.all([server?.close(config.shutdownTimeoutSeconds * 1_000), sweeper.stop(), eventsClosed]);
+          // Webhook POSTs in flight are cut; their events are redelivered, with the same webhook-id.
+          const webhooksStopped = context.webhookDispatcher.stop();
+          await Promise.all([
+            server?.close(config.shutdownTimeoutSeconds * 1_000),
+            sweeper.stop(),
+            eventsClosed,
+            webhooksStopped,
+          ]);
         } finally {
           await database.close();
         }

@@ -4,6 +4,7 @@ import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config.js";
 import { type Database, type DatabaseOptions, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
+import { readEventHorizon } from "./events/event.repository.js";
 import { createEventFeed, type EventFeed } from "./events/event-feed.js";
 import { createKeyStore, type KeyStore, retiredKeyLifetimeMs } from "./keys/key-store.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -20,6 +21,9 @@ import { type ClaimTemplates, createClaimTemplates } from "./templates/claim-tem
 import { jwtLengthCheck } from "./tokens/jwt-length.js";
 import { createSessionJwts, type SessionJwts } from "./tokens/session-jwt.js";
 import { createUsers, type Users } from "./users/user.service.js";
+import { createWebhookDispatcher, type WebhookDispatcher } from "./webhooks/webhook-dispatcher.js";
+import { createWebhookEndpoints, type WebhookEndpoints } from "./webhooks/webhook-endpoints.js";
+import { createWebhookMetrics } from "./webhooks/webhook-metrics.js";
 
 /** Parts of the context a test (or an embedding program) may replace. */
 export interface ContextOverrides {
@@ -57,6 +61,10 @@ export interface AppContext {
   readonly apiKeys: readonly string[];
   /** The change feed (ListEvents, WatchEvents); listens from listen() to close(). */
   readonly events: EventFeed;
+  /** Registered webhook endpoints (WebhookService). */
+  readonly webhooks: WebhookEndpoints;
+  /** Delivers events to webhook endpoints; runs from listen() to close(). */
+  readonly webhookDispatcher: WebhookDispatcher;
 }
 
 /** How often a watched health status re-checks the database. */
@@ -188,6 +196,26 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       batchSize: config.eventsMaxPageSize,
       maxWatches: config.eventsMaxWatches,
     });
+    const webhookDispatcher = createWebhookDispatcher({
+      db: database.db,
+      listen: database.listen,
+      logger,
+      metrics: createWebhookMetrics(metrics.registry),
+      readHorizon: readEventHorizon,
+      timeoutMs: config.webhookTimeoutMs,
+      backoff: { baseMs: config.webhookRetryBaseMs, maxMs: config.webhookRetryMaxMs },
+      pollIntervalMs: config.webhookPollIntervalMs,
+      batchSize: config.eventsMaxPageSize,
+      maxConcurrency: config.webhookMaxConcurrency,
+      leaseMs: config.webhookLeaseMs,
+    });
+    const webhooks = createWebhookEndpoints({
+      db: database.db,
+      clock,
+      maxEndpoints: config.webhookMaxEndpoints,
+      readHorizon: readEventHorizon,
+      onChange: () => webhookDispatcher.poke(),
+    });
     const observer = createRequestObserver(logger, [metrics.observeRpc]);
     return {
       config,
@@ -207,6 +235,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       observer,
       apiKeys,
       events,
+      webhooks,
+      webhookDispatcher,
     };
   } catch (err) {
     await database.close();

@@ -9,7 +9,7 @@ import { parseConfig } from "../../src/config.js";
 import { type Database, openDatabase } from "../../src/db/database.js";
 import { createLogger } from "../../src/logger.js";
 import type { SniffingServer } from "../../src/server/protocol-sniffing-server.js";
-import { type Backend, createTestDatabase } from "./backends.js";
+import { type Backend, createTestDatabase, type TestDatabase } from "./backends.js";
 
 /** The wire protocols a client can speak to Tessera. */
 export type Protocol = "connect" | "grpc" | "grpc-web";
@@ -37,14 +37,16 @@ export interface TestApp {
 /**
  * Starts the real app on 127.0.0.1:0 over a fresh database of `backend`;
  * `wrapDatabase`, if given, sees the opened database first (to observe the statements it runs).
+ * With `existing`, the app runs on that database instead, and close() leaves it for the next app.
  */
 export async function startTestApp(
   backend: Backend,
   env: Record<string, string> = {},
   overrides: Omit<AppOverrides, "logger"> = {},
   wrapDatabase?: (database: Database) => Database,
+  existing?: TestDatabase,
 ): Promise<TestApp> {
-  const database = await createTestDatabase(backend);
+  const database = existing ?? (await createTestDatabase(backend));
   const config = parseConfig({
     HOST: "127.0.0.1",
     PORT: "0",
@@ -74,7 +76,7 @@ export async function startTestApp(
     }
     app = await createApp(config, { ...overrides, logger: createLogger(config.logLevel, sink) });
   } catch (err) {
-    await database.drop();
+    if (existing === undefined) await database.drop();
     throw err;
   }
   const server = await app.listen();
@@ -93,7 +95,7 @@ export async function startTestApp(
       try {
         await app.close();
       } finally {
-        await database.drop();
+        if (existing === undefined) await database.drop();
       }
     },
   };
