@@ -181,7 +181,13 @@ export async function advanceCursor(
  * error category, and the next attempt `delayMs` from now (by the database's
  * clock, so it survives a restart). False when the lease is lost.
  */
-export async function recordFailure(db: Db, id: string, owner: string, error: string, delayMs: number): Promise<boolean> {
+export async function recordFailure(
+  db: Db,
+  id: string,
+  owner: string,
+  error: string,
+  delayMs: number,
+): Promise<boolean> {
   const result = await sql`update webhook_endpoints
     set attempts = attempts + 1, last_error = ${error},
       next_attempt_at = now() + make_interval(secs => ${delayMs / 1_000})

@@ -1,7 +1,10 @@
 import type { WebhookMessage } from "./webhook-message.js";
 
 /** How a POST ended: delivered (2xx), failed with a short category, or cut off by shutdown. */
-export type PostResult = { readonly ok: true } | { readonly ok: false; readonly error: string } | { readonly aborted: true };
+export type PostResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly error: string }
+  | { readonly aborted: true };
 
 /**
  * POSTs one message to `url` and discards the answer's body unread. A 2xx is
@@ -27,7 +30,9 @@ export async function postWebhook(
     });
     // Nothing of the body is read: the receiver's answer carries no meaning here.
     await response.body?.cancel().catch(() => {});
-    return response.status >= 200 && response.status < 300 ? { ok: true } : { ok: false, error: `http_${response.status}` };
+    return response.status >= 200 && response.status < 300
+      ? { ok: true }
+      : { ok: false, error: `http_${response.status}` };
   } catch (err) {
     if (signal.aborted) return { aborted: true };
     if (timeout.aborted) return { ok: false, error: "timeout" };

@@ -14,7 +14,8 @@ export function validWebhookUrl(raw: string): string {
   };
   if (raw.length === 0) refuse("is required");
   if (raw.length > MAX_WEBHOOK_URL_LENGTH) refuse(`is longer than ${MAX_WEBHOOK_URL_LENGTH} characters`);
-  if (raw.trim() !== raw || /[\u0000-\u001f\u007f]/.test(raw)) refuse("must not hold whitespace or control characters");
+  // The URL parser would drop tabs and newlines silently; refuse them (and every control character) instead.
+  if (raw.trim() !== raw || hasControlCharacter(raw)) refuse("must not hold whitespace or control characters");
   let url: URL;
   try {
     url = new URL(raw);
@@ -28,4 +29,12 @@ export function validWebhookUrl(raw: string): string {
   const normalised = url.toString();
   if (normalised.length > MAX_WEBHOOK_URL_LENGTH) refuse(`is longer than ${MAX_WEBHOOK_URL_LENGTH} characters`);
   return normalised;
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }

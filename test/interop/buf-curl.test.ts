@@ -33,6 +33,7 @@ describe.each(backends())("buf curl on %s", (backend) => {
       "tessera.events.v1.EventService",
       "tessera.sessions.v1.SessionService",
       "tessera.users.v1.UserService",
+      "tessera.webhooks.v1.WebhookService",
     ]);
   });
 

@@ -11,6 +11,7 @@ const SERVICES = [
   "tessera.users.v1.UserService",
   "tessera.admin.v1.AdminService",
   "tessera.events.v1.EventService",
+  "tessera.webhooks.v1.WebhookService",
   "grpc.health.v1.Health",
 ];
 

@@ -107,7 +107,11 @@ export async function startReceiver(mode: ReceiverMode = "up"): Promise<WebhookR
 }
 
 /** Polls `check` until it returns true (or fails after `timeoutMs`, with `what` in the message). */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

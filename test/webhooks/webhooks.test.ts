@@ -164,9 +164,7 @@ describe.each(backends())("webhooks on %s", (backend) => {
     const deleted = await endpointTo("up");
     const control = await endpointTo("up");
     await createSessions(t, "before-delete", 1);
-    await waitFor("first event at both", () =>
-      [deleted, control].every((e) => e.receiver.delivered().length >= 1),
-    );
+    await waitFor("first event at both", () => [deleted, control].every((e) => e.receiver.delivered().length >= 1));
     await webhookClient(t).deleteWebhookEndpoint({ id: deleted.id });
     await createSessions(t, "after-delete", 2);
     await waitFor("later events at the control", () => control.receiver.delivered().length >= 3);
@@ -195,7 +193,12 @@ describe.each(backends())("webhooks on %s", (backend) => {
     expect(receiver.received).toHaveLength(0);
     await webhookClient(t).updateWebhookEndpoint({ id, enabled: true, eventTypes: { types: [] } });
     await waitFor("the backlog", () => receiver.delivered().length >= 3);
-    expect(receiver.delivered().map((r) => r.body.data.session_id).slice(0, 2)).toEqual(sessions);
+    expect(
+      receiver
+        .delivered()
+        .map((r) => r.body.data.session_id)
+        .slice(0, 2),
+    ).toEqual(sessions);
     await webhookClient(t).deleteWebhookEndpoint({ id });
     await webhookClient(t).deleteWebhookEndpoint({ id: control.id });
   });
@@ -270,7 +273,9 @@ describe.each(backends())("webhooks on %s", (backend) => {
     expect(
       sample(metrics, "tessera_webhook_deliveries_total", { endpoint: id, result: "failure" }),
     ).toBeGreaterThanOrEqual(1);
-    expect(sample(metrics, "tessera_webhook_delivery_duration_seconds_count", { result: "success" })).toBeGreaterThan(0);
+    expect(sample(metrics, "tessera_webhook_delivery_duration_seconds_count", { result: "success" })).toBeGreaterThan(
+      0,
+    );
     expect(metrics).not.toContain(receiver.url);
     await webhookClient(t).deleteWebhookEndpoint({ id });
   });

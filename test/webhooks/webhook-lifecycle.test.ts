@@ -1,0 +1,144 @@
+import { Code } from "@connectrpc/connect";
+import { afterAll, describe, expect, it } from "vitest";
+import { expectFailure } from "../rpc/helpers.js";
+import { backends, createTestDatabase } from "../support/backends.js";
+import { startTestApp, type TestApp, useTestApp } from "../support/test-app.js";
+import { startReceiver, type WebhookReceiver, waitFor } from "./webhook-receiver.js";
+import { createSessions, FAST_WEBHOOKS, webhookClient } from "./webhook-support.js";
+
+describe.each(backends())("webhook delivery across restarts and replicas on %s", (backend) => {
+  const receivers: WebhookReceiver[] = [];
+  const apps: TestApp[] = [];
+  afterAll(async () => {
+    await Promise.all(apps.map((a) => a.close()));
+    await Promise.all(receivers.map((r) => r.close()));
+  });
+
+  it("keeps its retry state across a restart, and the new server completes delivery", async () => {
+    const database = await createTestDatabase(backend);
+    try {
+      const receiver = await startReceiver("503");
+      receivers.push(receiver);
+      const first = await startTestApp(backend, FAST_WEBHOOKS, {}, undefined, database);
+      const created = await webhookClient(first).createWebhookEndpoint({ url: receiver.url });
+      receiver.secret = created.secret;
+      const id = created.endpoint?.id ?? "";
+      const sessions = await createSessions(first, "restart", 3);
+      await waitFor("retries on the first server", async () => {
+        const view = await webhookClient(first).getWebhookEndpoint({ id });
+        return (view.endpoint?.delivery?.consecutiveFailures ?? 0) >= 3;
+      });
+      await first.close();
+      const failuresBefore = receiver.received.length;
+
+      const second = await startTestApp(backend, FAST_WEBHOOKS, {}, undefined, database);
+      try {
+        const view = await webhookClient(second).getWebhookEndpoint({ id });
+        expect(view.endpoint?.delivery?.consecutiveFailures).toBeGreaterThanOrEqual(3);
+        expect(view.endpoint?.delivery?.lastError).toBe("http_503");
+        await receiver.setMode("up");
+        await waitFor("every event delivered by the new server", () => receiver.delivered().length >= 3);
+        expect(receiver.delivered().map((r) => r.body.data.session_id)).toEqual(sessions);
+        expect(receiver.received.length).toBeGreaterThan(failuresBefore);
+        expect(receiver.received.every((r) => r.verified)).toBe(true);
+        // The event retried by both servers carried one webhook-id throughout.
+        expect(new Set(receiver.received.filter((r) => r.answered === 503).map((r) => r.id))).toEqual(
+          new Set([receiver.delivered()[0]?.id]),
+        );
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
+describe.runIf(!!process.env.DATABASE_URL)("two replicas on one PostgreSQL database", () => {
+  const backend = "postgres";
+  const receivers: WebhookReceiver[] = [];
+  const apps: TestApp[] = [];
+  afterAll(async () => {
+    await Promise.all(apps.map((a) => a.close()));
+    await Promise.all(receivers.map((r) => r.close()));
+  });
+
+  it("deliver each event once in normal operation: one replica holds the endpoint's lease", async () => {
+    const database = await createTestDatabase(backend);
+    try {
+      const receiver = await startReceiver("up");
+      receivers.push(receiver);
+      const a = await startTestApp(backend, FAST_WEBHOOKS, {}, undefined, database);
+      apps.push(a);
+      const b = await startTestApp(backend, FAST_WEBHOOKS, {}, undefined, database);
+      apps.push(b);
+      const created = await webhookClient(a).createWebhookEndpoint({ url: receiver.url });
+      receiver.secret = created.secret;
+      const sessions = [...(await createSessions(a, "replica-a", 5)), ...(await createSessions(b, "replica-b", 5))];
+      await waitFor("ten events", () => receiver.delivered().length >= 10);
+      // Give a second deliverer (if there were one) time to send its copies before counting.
+      await createSessions(b, "replica-marker", 1);
+      await waitFor("the marker", () => receiver.delivered().length >= 11);
+      expect(
+        receiver.received
+          .map((r) => r.body.data.session_id)
+          .slice(0, 10)
+          .sort(),
+      ).toEqual([...sessions].sort());
+      expect(receiver.received).toHaveLength(11);
+      expect(a.app.webhookDispatcher.delivering() + b.app.webhookDispatcher.delivering()).toBe(1);
+    } finally {
+      for (const app of apps.splice(0)) await app.close();
+      await database.drop();
+    }
+  });
+});
+
+describe.each(backends())("webhook isolation and limits on %s", (backend) => {
+  // A POST that never answers stays in flight for the whole test: the healthy endpoint must not wait for it.
+  const t = useTestApp(backend, {
+    ...FAST_WEBHOOKS,
+    WEBHOOK_TIMEOUT_MS: "60000",
+    WEBHOOK_LEASE_MS: "120000",
+    WEBHOOK_MAX_ENDPOINTS: "3",
+    WEBHOOK_MAX_CONCURRENCY: "4",
+  });
+  const receivers: WebhookReceiver[] = [];
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+  });
+
+  it("delivers to a healthy endpoint while a slow one's POST hangs", async () => {
+    const slow = await startReceiver("hang");
+    const healthy = await startReceiver("up");
+    receivers.push(slow, healthy);
+    for (const receiver of [slow, healthy]) {
+      const created = await webhookClient(t).createWebhookEndpoint({ url: receiver.url });
+      receiver.secret = created.secret;
+    }
+    const sessions = await createSessions(t, "isolation", 5);
+    await waitFor("the slow endpoint's first POST", () => slow.received.length >= 1);
+    await waitFor("every event at the healthy endpoint", () => healthy.delivered().length >= 5);
+    expect(healthy.delivered().map((r) => r.body.data.session_id)).toEqual(sessions);
+    // Still stuck on its first POST, unanswered: the healthy endpoint never waited for it.
+    expect(slow.received).toHaveLength(1);
+    expect(slow.received[0]?.answered).toBe(0);
+    // And the API answers meanwhile.
+    expect((await t.client().createSession({ userId: "isolation-api" })).session?.sessionId).toBeTruthy();
+  });
+
+  it("refuses an endpoint over WEBHOOK_MAX_ENDPOINTS, saying so", async () => {
+    const third = await webhookClient(t).createWebhookEndpoint({ url: "https://hooks.example.com/third" });
+    const refused = await expectFailure(
+      webhookClient(t).createWebhookEndpoint({ url: "https://hooks.example.com/fourth" }),
+      Code.ResourceExhausted,
+      "WEBHOOK_ENDPOINT_LIMIT_REACHED",
+    );
+    expect(refused.message).toContain("WEBHOOK_MAX_ENDPOINTS");
+    expect(refused.metadata.limit).toBe("3");
+    expect((await webhookClient(t).listWebhookEndpoints({})).endpoints).toHaveLength(3);
+    await webhookClient(t).deleteWebhookEndpoint({ id: third.endpoint?.id ?? "" });
+    const again = await webhookClient(t).createWebhookEndpoint({ url: "https://hooks.example.com/fourth" });
+    expect(again.endpoint?.id).toMatch(/^whe_[0-9a-f]{32}$/);
+  });
+});
