@@ -68,6 +68,7 @@ export async function runDeliveryLoop(id: string, deps: DeliveryLoopDeps, signal
 async function step(id: string, deps: DeliveryLoopDeps, signal: AbortSignal): Promise<Next> {
   const target = await selectTarget(deps.db, id, deps.owner);
   if (target === undefined) return STOP;
+  deps.metrics.failing(id, target.delivery.attempts > 0);
   // Re-read at least every poll interval: an UpdateWebhookEndpoint makes a pending retry due at once.
   if (target.waitMs > 0) return { sleepMs: Math.min(target.waitMs, deps.pollIntervalMs), wakeable: false };
   const start = await skipSweptGap(target, deps);

@@ -23,7 +23,7 @@ export interface WebhookDispatcherOptions extends Omit<DeliveryLoopDeps, "owner"
 export interface WebhookDispatcher {
   /** Starts taking leases and delivering (and listening for NOTIFY). */
   start(): Promise<void>;
-  /** Looks for new or changed endpoints now (after a create or update on this server). */
+  /** Looks for new or changed endpoints now (after a create or update on this server); nothing before start(). */
   poke(): void;
   /** Endpoints this server is delivering to. */
   delivering(): number;
@@ -56,6 +56,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   let ticking: Promise<void> | undefined;
   let again = false;
   let stopListening: (() => Promise<void>) | undefined;
+  let started = false;
 
   const startLoop = (id: string) => {
     const done = runDeliveryLoop(id, deps, stopping.signal)
@@ -98,7 +99,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   return {
     async start() {
-      if (stopping.signal.aborted || timer !== undefined || ticking !== undefined) return;
+      if (stopping.signal.aborted || started) return;
+      started = true;
       if (options.listen !== undefined) {
         try {
           stopListening = await options.listen(EVENTS_CHANNEL, () => wake.wake());
@@ -109,6 +111,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       runTick();
     },
     poke() {
+      // Before start() (an app that never listens) nothing is delivered.
+      if (!started) return;
       runTick();
       wake.wake();
     },

@@ -119,12 +119,15 @@ export async function deleteEndpoint(db: Db, id: string): Promise<boolean> {
 
 /**
  * Takes every enabled endpoint whose lease is free or expired, and renews
- * those `owner` holds, for `leaseMs`; returns the ids `owner` holds now.
+ * those `owner` holds once a third of their lease has passed, for `leaseMs`;
+ * returns the ids taken or renewed.
  */
 export async function takeLeases(db: Db, owner: string, leaseMs: number): Promise<string[]> {
+  const seconds = leaseMs / 1_000;
   const rows = await sql<{ id: string }>`update webhook_endpoints
-    set lease_owner = ${owner}, lease_until = now() + make_interval(secs => ${leaseMs / 1_000})
-    where enabled and (lease_owner = ${owner} or lease_until is null or lease_until < now())
+    set lease_owner = ${owner}, lease_until = now() + make_interval(secs => ${seconds})
+    where enabled and (lease_until is null or lease_until < now()
+      or (lease_owner = ${owner} and lease_until < now() + make_interval(secs => ${(seconds * 2) / 3})))
     returning id`.execute(db);
   return rows.rows.map((row) => row.id);
 }

@@ -2,12 +2,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 
-/** How the receiver answers: 204, a 503, never (until the sender gives up), or not at all (closed: connection refused). */
-export type ReceiverMode = "up" | "503" | "hang" | "down";
+/**
+ * How the receiver answers: 204, a 503, a 302 to another path, never (until the
+ * sender gives up), or not at all (closed: connection refused).
+ */
+export type ReceiverMode = "up" | "503" | "302" | "hang" | "down";
 
 /** One POST the receiver got. */
 export interface Received {
   readonly id: string;
+  readonly path: string;
   readonly body: { type: string; timestamp: string; data: Record<string, string> };
   /** Whether `new Webhook(secret).verify(body, headers)` accepts it (checked when read: the secret comes later). */
   readonly verified: boolean;
@@ -29,6 +33,8 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
+const ANSWERS: Readonly<Record<ReceiverMode, number>> = { up: 204, "503": 503, "302": 302, hang: 0, down: 0 };
+
 /** Starts a receiver on 127.0.0.1 (a fresh port). */
 export async function startReceiver(mode: ReceiverMode = "up"): Promise<WebhookReceiver> {
   const received: Received[] = [];
@@ -43,9 +49,10 @@ export async function startReceiver(mode: ReceiverMode = "up"): Promise<WebhookR
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
       const headers = req.headers as Record<string, string>;
-      const answered = current === "up" ? 204 : current === "503" ? 503 : 0;
+      const answered = ANSWERS[current];
       received.push({
         id: String(req.headers["webhook-id"]),
+        path: req.url ?? "",
         body: JSON.parse(body),
         get verified() {
           try {
@@ -62,7 +69,10 @@ export async function startReceiver(mode: ReceiverMode = "up"): Promise<WebhookR
         res.on("close", () => hanging.delete(res));
         return;
       }
-      res.writeHead(answered, { "content-type": "text/plain" });
+      res.writeHead(answered, {
+        "content-type": "text/plain",
+        ...(answered === 302 ? { location: "/elsewhere" } : {}),
+      });
       res.end(answered === 503 ? "the receiver's own error text, never to be stored" : undefined);
     });
   };

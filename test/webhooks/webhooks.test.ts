@@ -160,6 +160,19 @@ describe.each(backends())("webhooks on %s", (backend) => {
     await webhookClient(t).deleteWebhookEndpoint({ id });
   });
 
+  it("does not follow redirects: a 3xx is a failure, retried at the registered URL", async () => {
+    const { receiver, id } = await endpointTo("302");
+    await createSessions(t, "redirect", 1);
+    await waitFor("http_302 recorded", async () => {
+      const view = await webhookClient(t).getWebhookEndpoint({ id });
+      return view.endpoint?.delivery?.lastError === "http_302";
+    });
+    await receiver.setMode("up");
+    await waitFor("delivered", () => receiver.delivered().length >= 1);
+    expect(new Set(receiver.received.map((r) => r.path))).toEqual(new Set(["/hooks"]));
+    await webhookClient(t).deleteWebhookEndpoint({ id });
+  });
+
   it("stops delivering to a deleted endpoint", async () => {
     const deleted = await endpointTo("up");
     const control = await endpointTo("up");
