@@ -141,7 +141,13 @@ describe("createConcurrencyLimit", () => {
   it("drops a waiting task whose signal aborts, without running it", async () => {
     const limit = createConcurrencyLimit(1);
     let release: () => void = () => {};
-    const holding = limit.run(() => new Promise<void>((resolve) => (release = resolve)), new AbortController().signal);
+    const holding = limit.run(
+      () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+      new AbortController().signal,
+    );
     const controller = new AbortController();
     let ran = false;
     const waiting = limit.run(async () => {
