@@ -212,6 +212,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     const webhooks = createWebhookEndpoints({
       db: database.db,
       clock,
+      logger,
       maxEndpoints: config.webhookMaxEndpoints,
       readHorizon: readEventHorizon,
       onChange: () => webhookDispatcher.poke(),

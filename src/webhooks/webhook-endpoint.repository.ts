@@ -111,6 +111,17 @@ export async function updateEndpoint(db: Db, id: string, change: EndpointChange)
   return row && toEndpoint(row);
 }
 
+/** Replaces the endpoint's signing secret; returns the endpoint, or undefined when there is none. */
+export async function updateSecret(db: Db, id: string, secret: string): Promise<WebhookEndpoint | undefined> {
+  const row = await db
+    .updateTable("webhook_endpoints")
+    .set({ secret })
+    .where("id", "=", id)
+    .returning(ENDPOINT_COLUMNS)
+    .executeTakeFirst();
+  return row && toEndpoint(row);
+}
+
 /** Deletes the endpoint; false when there was none. */
 export async function deleteEndpoint(db: Db, id: string): Promise<boolean> {
   const result = await db.deleteFrom("webhook_endpoints").where("id", "=", id).executeTakeFirst();

@@ -3,6 +3,7 @@ import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
 import { InvalidArgumentError, WebhookEndpointLimitReachedError, WebhookEndpointNotFoundError } from "../errors.js";
 import type { EventPosition, EventType } from "../events/event.js";
+import type { Logger } from "../logger.js";
 import { isStorableText } from "../storable-text.js";
 import type { WebhookEndpoint } from "./webhook-endpoint.js";
 import {
@@ -12,6 +13,7 @@ import {
   selectEndpoint,
   selectEndpoints,
   updateEndpoint,
+  updateSecret,
 } from "./webhook-endpoint.repository.js";
 import { newWebhookEndpointId, newWebhookSecret } from "./webhook-secret.js";
 import { validWebhookUrl } from "./webhook-url.js";
@@ -23,6 +25,8 @@ export const MAX_WEBHOOK_DESCRIPTION_LENGTH = 256;
 export interface WebhookEndpointsOptions {
   readonly db: Kysely<DatabaseSchema>;
   readonly clock: Clock;
+  /** Gets one line per change, naming the endpoint id (never its URL, which may hold a token, or its secret). */
+  readonly logger: Logger;
   /** WEBHOOK_MAX_ENDPOINTS. */
   readonly maxEndpoints: number;
   /** The position of the newest event swept (readEventHorizon): a new endpoint starts no earlier. */
@@ -31,7 +35,7 @@ export interface WebhookEndpointsOptions {
   readonly onChange: () => void;
 }
 
-/** A new endpoint and its secret, shown this once. */
+/** An endpoint and its new secret, shown this once. */
 export interface CreatedEndpoint {
   readonly endpoint: WebhookEndpoint;
   readonly secret: string;
@@ -51,6 +55,8 @@ export interface WebhookEndpoints {
   list(): Promise<WebhookEndpoint[]>;
   update(id: string, change: EndpointChange): Promise<WebhookEndpoint>;
   delete(id: string): Promise<void>;
+  /** Gives the endpoint a new secret, returned this once. */
+  rotateSecret(id: string): Promise<CreatedEndpoint>;
 }
 
 /** Creates the registry; every method validates its input and throws typed errors. */
@@ -72,6 +78,7 @@ export function createWebhookEndpoints(options: WebhookEndpointsOptions): Webhoo
         throw new WebhookEndpointLimitReachedError(options.maxEndpoints);
       }
       options.onChange();
+      options.logger.info({ endpoint: id }, "webhook endpoint created");
       return { endpoint: found(await selectEndpoint(db, id)), secret };
     },
     async get(id) {
@@ -86,11 +93,19 @@ export function createWebhookEndpoints(options: WebhookEndpointsOptions): Webhoo
       };
       const endpoint = found(await updateEndpoint(db, id, valid));
       options.onChange();
+      options.logger.info({ endpoint: id, enabled: endpoint.enabled }, "webhook endpoint updated");
       return endpoint;
     },
     async delete(id) {
       if (!(await deleteEndpoint(db, id))) throw new WebhookEndpointNotFoundError();
       options.onChange();
+      options.logger.info({ endpoint: id }, "webhook endpoint deleted");
+    },
+    async rotateSecret(id) {
+      const secret = newWebhookSecret();
+      const endpoint = found(await updateSecret(db, id, secret));
+      options.logger.info({ endpoint: id }, "webhook secret rotated");
+      return { endpoint, secret };
     },
   };
 }

@@ -15,6 +15,8 @@ export interface Received {
   readonly body: { type: string; timestamp: string; data: Record<string, string> };
   /** Whether `new Webhook(secret).verify(body, headers)` accepts it (checked when read: the secret comes later). */
   readonly verified: boolean;
+  /** Whether the POST verifies with `secret`. */
+  verifiesWith(secret: string): boolean;
   /** What the receiver answered with (0: it never answered). */
   readonly answered: number;
 }
@@ -55,8 +57,11 @@ export async function startReceiver(mode: ReceiverMode = "up"): Promise<WebhookR
         path: req.url ?? "",
         body: JSON.parse(body),
         get verified() {
+          return this.verifiesWith(receiver.secret);
+        },
+        verifiesWith(secret: string) {
           try {
-            new Webhook(receiver.secret).verify(body, headers);
+            new Webhook(secret).verify(body, headers);
             return true;
           } catch {
             return false;

@@ -173,6 +173,30 @@ describe.each(backends())("webhooks on %s", (backend) => {
     await webhookClient(t).deleteWebhookEndpoint({ id });
   });
 
+  it("signs later attempts with a rotated secret, shown once", async () => {
+    const { receiver, id } = await endpointTo("up");
+    const old = receiver.secret;
+    await createSessions(t, "rotate-before", 1);
+    await waitFor("the first event", () => receiver.delivered().length >= 1);
+    const rotated = await webhookClient(t).rotateWebhookSecret({ id });
+    secrets.push(rotated.secret);
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.secret).not.toBe(old);
+    expect(rotated.endpoint?.id).toBe(id);
+    receiver.secret = rotated.secret;
+    await createSessions(t, "rotate-after", 1);
+    await waitFor("the second event", () => receiver.delivered().length >= 2);
+    const [before, after] = receiver.delivered();
+    expect([before?.verifiesWith(old), before?.verifiesWith(rotated.secret)]).toEqual([true, false]);
+    expect([after?.verifiesWith(old), after?.verifiesWith(rotated.secret)]).toEqual([false, true]);
+    await expectFailure(
+      webhookClient(t).rotateWebhookSecret({ id: "whe_unknown" }),
+      Code.NotFound,
+      "WEBHOOK_ENDPOINT_NOT_FOUND",
+    );
+    await webhookClient(t).deleteWebhookEndpoint({ id });
+  });
+
   it("stops delivering to a deleted endpoint", async () => {
     const deleted = await endpointTo("up");
     const control = await endpointTo("up");
@@ -298,6 +322,8 @@ describe.each(backends())("webhooks on %s", (backend) => {
     const text = t.logText();
     for (const secret of secrets) expect(text).not.toContain(secret.slice("whsec_".length));
     expect(text).not.toContain("the receiver's own error text");
+    expect(t.logs.some((l) => l.msg === "webhook endpoint created" && typeof l.endpoint === "string")).toBe(true);
+    expect(text).not.toContain("hooks.example.com");
     expect(t.logs.some((l) => l.msg === "webhook delivery failed; will retry")).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import { deleteWebhookEndpoint } from "./delete-webhook-endpoint.js";
 import type { WebhookRouteDeps } from "./deps.js";
 import { getWebhookEndpoint } from "./get-webhook-endpoint.js";
 import { listWebhookEndpoints } from "./list-webhook-endpoints.js";
+import { rotateWebhookSecret } from "./rotate-webhook-secret.js";
 import { updateWebhookEndpoint } from "./update-webhook-endpoint.js";
 
 /** Registers every WebhookService RPC on the router (all need an API key). */
@@ -16,5 +17,6 @@ export function registerWebhookService(router: ConnectRouter, deps: WebhookRoute
     ...listWebhookEndpoints(deps),
     ...updateWebhookEndpoint(deps),
     ...deleteWebhookEndpoint(deps),
+    ...rotateWebhookSecret(deps),
   });
 }
