@@ -41,13 +41,20 @@ type Next = { readonly stop: true } | { readonly sleepMs: number; readonly wakea
 
 const STOP: Next = { stop: true };
 
+/** After a NOTIFY, how often and how many times a caught-up loop re-reads before falling back to the poll interval. */
+const NOTIFIED_RETRY_MS = 50;
+const NOTIFIED_RETRIES = 20;
+
 /**
  * Delivers the events of endpoint `id`, one POST at a time in cursor order,
  * until the endpoint is gone or disabled, this replica loses its lease, or
  * `signal` aborts. Failures of the database are logged and retried.
  */
 export async function runDeliveryLoop(id: string, deps: DeliveryLoopDeps, signal: AbortSignal): Promise<void> {
+  // Quick re-reads left after a NOTIFY found nothing: its event waits behind an older transaction still running.
+  let retries = 0;
   while (!signal.aborted) {
+    const wakesBefore = deps.wake.wakes();
     let next: Next;
     try {
       next = await step(id, deps, signal);
@@ -59,8 +66,18 @@ export async function runDeliveryLoop(id: string, deps: DeliveryLoopDeps, signal
       next = { sleepMs: deps.pollIntervalMs, wakeable: false };
     }
     if ("stop" in next) return;
-    if (next.wakeable) await deps.wake.sleep(next.sleepMs, signal);
-    else if (next.sleepMs > 0) await sleep(next.sleepMs, signal);
+    if (!next.wakeable) {
+      if (next.sleepMs > 0) await sleep(next.sleepMs, signal);
+      continue;
+    }
+    // A NOTIFY that came while this step ran may be for an event the step did not see yet.
+    if (deps.wake.wakes() !== wakesBefore) {
+      retries = NOTIFIED_RETRIES;
+      continue;
+    }
+    const wait = retries > 0 ? NOTIFIED_RETRY_MS : next.sleepMs;
+    retries = Math.max(0, retries - 1);
+    if (await deps.wake.sleep(wait, signal)) retries = NOTIFIED_RETRIES;
   }
 }
 

@@ -1,30 +1,36 @@
 /** Lets sleepers be woken early, all at once (on a NOTIFY, or when an endpoint changes). */
 export interface WakeSignal {
-  /** Resolves after `ms`, on the next wake(), or when `signal` aborts, whichever comes first. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  /** Resolves after `ms` or when `signal` aborts (false), or on the next wake() (true), whichever comes first. */
+  sleep(ms: number, signal: AbortSignal): Promise<boolean>;
   /** Wakes every sleeper. */
   wake(): void;
+  /** How many wake() calls there were: a caller compares two readings to learn of a wake it was not asleep for. */
+  wakes(): number;
 }
 
 /** Creates a wake signal. */
 export function createWakeSignal(): WakeSignal {
-  const sleepers = new Set<() => void>();
+  const sleepers = new Set<(woken: boolean) => void>();
+  let count = 0;
   return {
     sleep(ms, signal) {
       return new Promise((resolve) => {
-        const done = () => {
+        const done = (woken: boolean) => {
           clearTimeout(timer);
           sleepers.delete(done);
-          signal.removeEventListener("abort", done);
-          resolve();
+          signal.removeEventListener("abort", timedOut);
+          resolve(woken);
         };
-        const timer = setTimeout(done, Math.max(0, ms));
+        const timedOut = () => done(false);
+        const timer = setTimeout(timedOut, Math.max(0, ms));
         sleepers.add(done);
-        signal.addEventListener("abort", done, { once: true });
+        signal.addEventListener("abort", timedOut, { once: true });
       });
     },
     wake() {
-      for (const done of [...sleepers]) done();
+      count += 1;
+      for (const done of [...sleepers]) done(true);
     },
+    wakes: () => count,
   };
 }
