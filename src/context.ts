@@ -205,7 +205,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       timeoutMs: config.webhookTimeoutMs,
       backoff: { baseMs: config.webhookRetryBaseMs, maxMs: config.webhookRetryMaxMs },
       pollIntervalMs: config.webhookPollIntervalMs,
-      batchSize: config.eventsMaxPageSize,
+      // Small batches: each step re-reads the endpoint, so a change applies within a few POSTs.
+      batchSize: Math.min(config.eventsMaxPageSize, 20),
       maxConcurrency: config.webhookMaxConcurrency,
       leaseMs: config.webhookLeaseMs,
     });

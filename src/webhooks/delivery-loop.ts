@@ -32,7 +32,7 @@ export interface DeliveryLoopDeps {
   readonly timeoutMs: number;
   readonly backoff: BackoffPolicy;
   readonly pollIntervalMs: number;
-  /** Most events read at once. */
+  /** Most events read (and so POSTed) per step; a changed URL, secret or type list applies from the next step. */
   readonly batchSize: number;
 }
 
@@ -97,10 +97,14 @@ async function step(id: string, deps: DeliveryLoopDeps, signal: AbortSignal): Pr
   for (const event of events) {
     // The wall clock, not the app's Clock: receivers check webhook-timestamp against theirs (as retries use the database's).
     const message = signWebhook(event, target.secret, new Date());
-    const started = performance.now();
-    const result = await deps.limit.run(() => postWebhook(target.url, message, deps.timeoutMs, signal), signal);
+    let seconds = 0;
+    const result = await deps.limit.run(async () => {
+      const started = performance.now();
+      const posted = await postWebhook(target.url, message, deps.timeoutMs, signal);
+      seconds = (performance.now() - started) / 1_000;
+      return posted;
+    }, signal);
     if ("aborted" in result) return STOP;
-    const seconds = (performance.now() - started) / 1_000;
     deps.metrics.delivered(id, result.ok ? "success" : "failure", seconds);
     deps.metrics.failing(id, !result.ok);
     if (result.ok) {

@@ -174,7 +174,8 @@ export async function selectFeedHead(db: Db): Promise<EventPosition | undefined>
 
 /**
  * Moves the cursor to `position` while `owner` holds the lease; `delivered`
- * also records a success (clearing the retry state). False when the lease is lost.
+ * also records a success (clearing the retry state). False when the lease is
+ * lost or the endpoint was disabled or deleted meanwhile.
  */
 export async function advanceCursor(
   db: Db,
@@ -186,14 +187,15 @@ export async function advanceCursor(
   const result = await sql`update webhook_endpoints
     set cursor_xid = ${position.xid.toString()}::xid8, cursor_id = ${position.id.toString()}::bigint
       ${delivered ? sql`, attempts = 0, next_attempt_at = null, last_error = null, last_success_at = now()` : sql``}
-    where id = ${id} and lease_owner = ${owner}`.execute(db);
+    where id = ${id} and lease_owner = ${owner} and enabled`.execute(db);
   return Number(result.numAffectedRows ?? 0n) > 0;
 }
 
 /**
  * Records a failed attempt while `owner` holds the lease: attempts + 1, the
  * error category, and the next attempt `delayMs` from now (by the database's
- * clock, so it survives a restart). False when the lease is lost.
+ * clock, so it survives a restart). False when the lease is lost or the
+ * endpoint was disabled or deleted meanwhile.
  */
 export async function recordFailure(
   db: Db,
@@ -205,7 +207,7 @@ export async function recordFailure(
   const result = await sql`update webhook_endpoints
     set attempts = attempts + 1, last_error = ${error},
       next_attempt_at = now() + make_interval(secs => ${delayMs / 1_000})
-    where id = ${id} and lease_owner = ${owner}`.execute(db);
+    where id = ${id} and lease_owner = ${owner} and enabled`.execute(db);
   return Number(result.numAffectedRows ?? 0n) > 0;
 }
 

@@ -240,6 +240,17 @@ describe.each(backends())("webhooks on %s", (backend) => {
     await webhookClient(t).deleteWebhookEndpoint({ id: control.id });
   });
 
+  it("delivers a backlog of several batches in cursor order", async () => {
+    const { receiver, id } = await endpointTo("up", [EventType.SESSION_CREATED]);
+    await webhookClient(t).updateWebhookEndpoint({ id, enabled: false });
+    const sessions = await createSessions(t, "backlog", 45);
+    await webhookClient(t).updateWebhookEndpoint({ id, enabled: true });
+    await waitFor("the backlog", () => receiver.delivered().length >= 45);
+    expect(receiver.delivered().map((r) => r.body.data.session_id)).toEqual(sessions);
+    expect(receiver.received).toHaveLength(45);
+    await webhookClient(t).deleteWebhookEndpoint({ id });
+  });
+
   it("refuses bad URLs, saying why, and unknown event types", async () => {
     const cases: Array<[string, RegExp]> = [
       ["", /url is required/],
