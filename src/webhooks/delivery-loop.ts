@@ -53,11 +53,12 @@ const NOTIFIED_RETRIES = 20;
 export async function runDeliveryLoop(id: string, deps: DeliveryLoopDeps, signal: AbortSignal): Promise<void> {
   // Quick re-reads left after a NOTIFY found nothing: its event waits behind an older transaction still running.
   let retries = 0;
+  const state: LoopState = { undelivered: undefined };
   while (!signal.aborted) {
     const wakesBefore = deps.wake.wakes();
     let next: Next;
     try {
-      next = await step(id, deps, signal);
+      next = await step(id, deps, state, signal);
     } catch (err) {
       if (signal.aborted) return;
       // Swept between the horizon check and the read: the next step jumps the gap.
@@ -81,11 +82,18 @@ export async function runDeliveryLoop(id: string, deps: DeliveryLoopDeps, signal
   }
 }
 
+/** What a loop remembers between steps. */
+interface LoopState {
+  /** When the event a retry waits for happened, for the lag metric. */
+  undelivered: Date | undefined;
+}
+
 /** One step: waits out a pending retry, or skips a swept gap, or delivers the next batch of events. */
-async function step(id: string, deps: DeliveryLoopDeps, signal: AbortSignal): Promise<Next> {
+async function step(id: string, deps: DeliveryLoopDeps, state: LoopState, signal: AbortSignal): Promise<Next> {
   const target = await selectTarget(deps.db, id, deps.owner);
   if (target === undefined) return STOP;
   deps.metrics.failing(id, target.delivery.attempts > 0);
+  if (state.undelivered !== undefined) deps.metrics.lag(id, (Date.now() - state.undelivered.getTime()) / 1_000);
   // Re-read at least every poll interval: an UpdateWebhookEndpoint makes a pending retry due at once.
   if (target.waitMs > 0) return { sleepMs: Math.min(target.waitMs, deps.pollIntervalMs), wakeable: false };
   const start = await skipSweptGap(target, deps);
@@ -95,6 +103,7 @@ async function step(id: string, deps: DeliveryLoopDeps, signal: AbortSignal): Pr
   const head = target.eventTypes.length > 0 ? await selectFeedHead(deps.db) : undefined;
   const events = await readEvents(deps.db, cursor, deps.batchSize, target.eventTypes);
   for (const event of events) {
+    deps.metrics.lag(id, (Date.now() - event.time.getTime()) / 1_000);
     // The wall clock, not the app's Clock: receivers check webhook-timestamp against theirs (as retries use the database's).
     const message = signWebhook(event, target.secret, new Date());
     let seconds = 0;
@@ -107,6 +116,7 @@ async function step(id: string, deps: DeliveryLoopDeps, signal: AbortSignal): Pr
     if ("aborted" in result) return STOP;
     deps.metrics.delivered(id, result.ok ? "success" : "failure", seconds);
     deps.metrics.failing(id, !result.ok);
+    state.undelivered = result.ok ? undefined : event.time;
     if (result.ok) {
       if (!(await advanceCursor(deps.db, id, deps.owner, event.position, true))) return STOP;
       continue;
@@ -121,6 +131,7 @@ async function step(id: string, deps: DeliveryLoopDeps, signal: AbortSignal): Pr
     return { sleepMs: 0, wakeable: false };
   }
   if (events.length === deps.batchSize) return { sleepMs: 0, wakeable: false };
+  deps.metrics.lag(id, 0);
   // Caught up: move over the events of other types, so the cursor keeps up with the feed (and its retention).
   const reached = events.at(-1)?.position ?? cursor;
   if (head !== undefined && (reached === undefined || comparePositions(reached, head) < 0)) {

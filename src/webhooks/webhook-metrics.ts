@@ -6,6 +6,8 @@ export interface WebhookMetrics {
   delivered(endpoint: string, result: "success" | "failure", seconds: number): void;
   /** Counts a jump of an endpoint's cursor over events swept before they were delivered. */
   gap(endpoint: string): void;
+  /** Sets how old the oldest event not yet delivered to an endpoint is (0 when caught up). */
+  lag(endpoint: string, seconds: number): void;
   /** Sets whether an endpoint has a retry pending (its last attempt failed). */
   failing(endpoint: string, failing: boolean): void;
   /** Forgets an endpoint this server no longer delivers to (its series go, so labels stay bounded). */
@@ -33,6 +35,12 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     labelNames: ["endpoint"] as const,
     registers: [registry],
   });
+  const lag = new Gauge({
+    name: "tessera_webhook_lag_seconds",
+    help: "Age of the oldest event not yet delivered to an endpoint (0 when caught up), by endpoint id.",
+    labelNames: ["endpoint"] as const,
+    registers: [registry],
+  });
   const failingSet = new Set<string>();
   new Gauge({
     name: "tessera_webhook_endpoints_failing",
@@ -48,6 +56,7 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
       latency.observe({ result }, seconds);
     },
     gap: (endpoint) => gaps.inc({ endpoint }),
+    lag: (endpoint, seconds) => lag.set({ endpoint }, Math.max(0, seconds)),
     failing(endpoint, failing) {
       if (failing) failingSet.add(endpoint);
       else failingSet.delete(endpoint);
@@ -56,6 +65,7 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
       failingSet.delete(endpoint);
       for (const result of ["success", "failure"]) deliveries.remove({ endpoint, result });
       gaps.remove({ endpoint });
+      lag.remove({ endpoint });
     },
   };
 }

@@ -324,6 +324,7 @@ describe.each(backends())("webhooks on %s", (backend) => {
     expect(sample(metrics, "tessera_webhook_delivery_duration_seconds_count", { result: "success" })).toBeGreaterThan(
       0,
     );
+    expect(metrics).toContain(`tessera_webhook_lag_seconds{endpoint="${id}"} 0`);
     expect(metrics).not.toContain(receiver.url);
     await webhookClient(t).deleteWebhookEndpoint({ id });
   });
