@@ -106,6 +106,8 @@ export interface Config {
   readonly eventsHeartbeatMs: number;
   /** Most open WatchEvents calls on this server. */
   readonly eventsMaxWatches: number;
+  /** Most open WatchEvents calls on one connection. */
+  readonly eventsWatchesPerConnection: number;
 }
 
 /** Startup configuration is invalid; `problems` lists every issue found. */
@@ -236,6 +238,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     eventsPollIntervalMs: int("EVENTS_POLL_INTERVAL_MS", 1_000, 10, 60_000),
     eventsHeartbeatMs: int("EVENTS_HEARTBEAT_MS", 10_000, 10, 600_000),
     eventsMaxWatches: int("EVENTS_MAX_WATCHES", 100, 1, 100_000),
+    eventsWatchesPerConnection: int("EVENTS_WATCHES_PER_CONNECTION", 4, 1, 10_000),
   };
   if (config.listSessionsDefaultPageSize > config.listSessionsMaxPageSize) {
     problems.push("LIST_SESSIONS_DEFAULT_PAGE_SIZE must not be larger than LIST_SESSIONS_MAX_PAGE_SIZE");

@@ -167,6 +167,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       cacheMs: config.healthCacheMs,
     });
     const watches = createWatchLimits({
+      what: "health watches",
       perConnection: config.healthWatchesPerConnection,
       total: config.healthMaxWatches,
     });
@@ -186,7 +187,11 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       pollIntervalMs: config.eventsPollIntervalMs,
       heartbeatMs: config.eventsHeartbeatMs,
       batchSize: config.eventsMaxPageSize,
-      maxWatches: config.eventsMaxWatches,
+      watches: createWatchLimits({
+        what: "event watches",
+        perConnection: config.eventsWatchesPerConnection,
+        total: config.eventsMaxWatches,
+      }),
     });
     const observer = createRequestObserver(logger, [metrics.observeRpc]);
     return {

@@ -1,9 +1,10 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { KyselyPlugin } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AdminService } from "../../gen/tessera/admin/v1/admin_service_pb.js";
 import { type Event, EventService, EventType } from "../../gen/tessera/events/v1/event_service_pb.js";
+import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
 import { UserService } from "../../gen/tessera/users/v1/user_service_pb.js";
 import { ConfigError, parseConfig } from "../../src/config.js";
 import { expectFailure, jwtPayload, MINUTE, testClock } from "../rpc/helpers.js";
@@ -376,5 +377,50 @@ describe.each(backends())("the retention horizon on %s", (backend) => {
       ...[1, 2, 3].map(() => ["SESSION_EXPIRED", expect.stringMatching(/^old-/)]),
     ]);
     expect(fromStart.events[0]?.sessionId).toBe(kept.session?.sessionId);
+  });
+});
+
+describe.each(backends())("WatchEvents per connection on %s", (backend) => {
+  const t = useTestApp(backend, {
+    EVENTS_POLL_INTERVAL_MS: "50",
+    EVENTS_HEARTBEAT_MS: "300",
+    EVENTS_WATCHES_PER_CONNECTION: "2",
+    EVENTS_MAX_WATCHES: "3",
+  });
+
+  it("caps open watches on one connection (EVENTS_WATCHES_PER_CONNECTION) and frees the slot when one ends", async () => {
+    // One gRPC transport is one HTTP/2 connection; another transport is another connection.
+    const first = eventClient(t, "grpc");
+    const second = eventClient(t, "grpc");
+    const stops = [new AbortController(), new AbortController()];
+    const held = stops.map((stop) => first.watchEvents({}, { signal: stop.signal })[Symbol.asyncIterator]());
+    await Promise.all(held.map((it) => it.next()));
+
+    const refused = await first
+      .watchEvents({})
+      [Symbol.asyncIterator]()
+      .next()
+      .then(
+        () => undefined,
+        (err: unknown) => ConnectError.from(err),
+      );
+    expect(refused?.code).toBe(Code.ResourceExhausted);
+    expect(refused?.findDetails(ErrorDetailSchema)[0]).toMatchObject({
+      reason: "TOO_MANY_WATCHES",
+      metadata: { scope: "connection", limit: "2" },
+    });
+    // Another connection still gets one.
+    const other = new AbortController();
+    await second.watchEvents({}, { signal: other.signal })[Symbol.asyncIterator]().next();
+    expect(t.app.events.watching()).toBe(3);
+
+    stops[0]?.abort();
+    other.abort();
+    await vi.waitFor(() => expect(t.app.events.watching()).toBe(1));
+    const again = new AbortController();
+    await first.watchEvents({}, { signal: again.signal })[Symbol.asyncIterator]().next();
+    expect(t.app.events.watching()).toBe(2);
+    again.abort();
+    stops[1]?.abort();
   });
 });
