@@ -23,7 +23,11 @@ export interface EventBatch {
 export interface EventFeedOptions {
   readonly db: Kysely<DatabaseSchema>;
   /** Subscribes to NOTIFY on a channel (Database.listen); undefined polls only. */
-  readonly listen?: (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
+  readonly listen?: (
+    channel: string,
+    onNotify: () => void,
+    onLost?: (err: unknown) => void,
+  ) => Promise<() => Promise<void>>;
   readonly logger: Logger;
   /** Longest wait between reads of a watch when no NOTIFY arrives. */
   readonly pollIntervalMs: number;
@@ -140,7 +144,12 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
     async start() {
       if (options.listen === undefined || stopListening !== undefined || closed.signal.aborted) return;
       try {
-        const stop = await options.listen(EVENTS_CHANNEL, wakeAll);
+        const stop = await options.listen(EVENTS_CHANNEL, wakeAll, (err) => {
+          options.logger.warn(
+            { err: err instanceof Error ? err.message : String(err) },
+            "event LISTEN connection lost; reconnecting (watches poll meanwhile)",
+          );
+        });
         // Closed while LISTEN was being set up: undo it at once.
         if (closed.signal.aborted) await stop();
         else stopListening = stop;

@@ -1,6 +1,7 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { KyselyPlugin } from "kysely";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AdminService } from "../../gen/tessera/admin/v1/admin_service_pb.js";
 import { type Event, EventService, EventType } from "../../gen/tessera/events/v1/event_service_pb.js";
@@ -422,5 +423,60 @@ describe.each(backends())("WatchEvents per connection on %s", (backend) => {
     expect(t.app.events.watching()).toBe(2);
     again.abort();
     stops[1]?.abort();
+  });
+});
+
+describe.runIf(backends().includes("postgres"))("the LISTEN connection on postgres", () => {
+  // Polling (a minute) and heartbeats (ten minutes) are out of reach of the test: only a NOTIFY can wake the watch.
+  const t = useTestApp("postgres", { EVENTS_POLL_INTERVAL_MS: "60000", EVENTS_HEARTBEAT_MS: "600000" });
+
+  /** Backends of the test database LISTENing for events, other than the asking one. */
+  async function listeners(): Promise<number[]> {
+    const client = new pg.Client({ connectionString: t.app.config.databaseUrl });
+    await client.connect();
+    try {
+      const rows = await client.query<{ pid: number }>(
+        `select pid from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid() and query ilike 'listen %'`,
+      );
+      return rows.rows.map((row) => row.pid);
+    } finally {
+      await client.end();
+    }
+  }
+
+  it("comes back after its backend is terminated, and watches are woken by NOTIFY again", async () => {
+    await t.client().createSession({ userId: "before-kill" });
+    const [lost] = await vi.waitFor(async () => {
+      const pids = await listeners();
+      expect(pids).toHaveLength(1);
+      return pids;
+    });
+    const admin = new pg.Client({ connectionString: t.app.config.databaseUrl });
+    await admin.connect();
+    await admin.query("select pg_terminate_backend($1)", [lost]);
+    await admin.end();
+    const [back] = await vi.waitFor(
+      async () => {
+        const pids = await listeners();
+        expect(pids).toHaveLength(1);
+        expect(pids).not.toContain(lost);
+        return pids;
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+    expect(back).not.toBe(lost);
+
+    const { cursor } = await allAfter(t, "");
+    const stop = new AbortController();
+    const first = eventClient(t)
+      .watchEvents({ afterCursor: cursor }, { signal: stop.signal })
+      [Symbol.asyncIterator]()
+      .next();
+    await new Promise((r) => setTimeout(r, 300));
+    const created = await t.client().createSession({ userId: "after-kill" });
+    const message = await first;
+    stop.abort();
+    expect(message.value?.events.map((e: Event) => e.sessionId)).toEqual([created.session?.sessionId]);
   });
 });
