@@ -108,6 +108,8 @@ export interface Config {
   readonly eventsMaxWatches: number;
   /** Most open WatchEvents calls on one connection. */
   readonly eventsWatchesPerConnection: number;
+  /** Processes serving the port (node:cluster); above 1 needs DATABASE_URL. */
+  readonly workers: number;
 }
 
 /** Startup configuration is invalid; `problems` lists every issue found. */
@@ -239,7 +241,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     eventsHeartbeatMs: int("EVENTS_HEARTBEAT_MS", 10_000, 10, 600_000),
     eventsMaxWatches: int("EVENTS_MAX_WATCHES", 100, 1, 100_000),
     eventsWatchesPerConnection: int("EVENTS_WATCHES_PER_CONNECTION", 4, 1, 10_000),
+    workers: int("WORKERS", 1, 1, 64),
   };
+  if (config.workers > 1 && config.databaseUrl === undefined) {
+    problems.push("WORKERS above 1 needs DATABASE_URL: the embedded database serves one process");
+  }
   if (config.listSessionsDefaultPageSize > config.listSessionsMaxPageSize) {
     problems.push("LIST_SESSIONS_DEFAULT_PAGE_SIZE must not be larger than LIST_SESSIONS_MAX_PAGE_SIZE");
   }

@@ -26,6 +26,8 @@ export interface ContextOverrides {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly database?: Database;
+  /** What /metrics serves, given this app's registry (a cluster worker serves every worker's); default the registry's text. */
+  readonly metricsText?: (registry: Metrics["registry"]) => () => Promise<string>;
 }
 
 /** Every dependency of the service, built once and handed down to routes and background work. */
@@ -51,6 +53,8 @@ export interface AppContext {
   readonly clock: Clock;
   /** Prometheus metrics, in a registry of this app's own. */
   readonly metrics: Metrics;
+  /** The text /metrics serves: this app's registry, or with WORKERS > 1 every worker's, aggregated. */
+  readonly metricsText: () => Promise<string>;
   /** Request ids, log lines and metrics for every API surface. */
   readonly observer: RequestObserver;
   /** The API keys callers may present (configured, or the generated one). */
@@ -209,6 +213,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       logger,
       clock,
       metrics,
+      metricsText: overrides.metricsText?.(metrics.registry) ?? (() => metrics.registry.metrics()),
       observer,
       apiKeys,
       events,

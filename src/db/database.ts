@@ -60,7 +60,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       kind: "postgres",
       db,
       poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-      listen: (channel, onNotify, onLost) => listenWithReconnect(options.databaseUrl as string, channel, onNotify, onLost),
+      listen: (channel, onNotify, onLost) =>
+        listenWithReconnect(options.databaseUrl as string, channel, onNotify, onLost),
       close: () => db.destroy(),
     };
   }
@@ -143,18 +144,21 @@ async function listenWithReconnect(
   function schedule(): void {
     const ceiling = Math.min(LISTEN_RETRY_MAX_MS, LISTEN_RETRY_MIN_MS * 2 ** Math.min(failures, 16));
     failures += 1;
-    retry = setTimeout(() => {
-      retry = undefined;
-      connect().then(
-        // Back: whatever was notified while away is only found by reading, so wake the readers.
-        () => onNotify(),
-        (err: unknown) => {
-          if (stopped) return;
-          onLost?.(err);
-          schedule();
-        },
-      );
-    }, ceiling / 2 + Math.random() * (ceiling / 2));
+    retry = setTimeout(
+      () => {
+        retry = undefined;
+        connect().then(
+          // Back: whatever was notified while away is only found by reading, so wake the readers.
+          () => onNotify(),
+          (err: unknown) => {
+            if (stopped) return;
+            onLost?.(err);
+            schedule();
+          },
+        );
+      },
+      ceiling / 2 + Math.random() * (ceiling / 2),
+    );
     retry.unref();
   }
 
