@@ -106,6 +106,10 @@ export interface Config {
   readonly eventsHeartbeatMs: number;
   /** Most open WatchEvents calls on this server. */
   readonly eventsMaxWatches: number;
+  /** Most open WatchEvents calls on one connection. */
+  readonly eventsWatchesPerConnection: number;
+  /** Processes serving the port (node:cluster); above 1 needs DATABASE_URL. */
+  readonly workers: number;
   /** Most registered webhook endpoints; creating one more is refused. */
   readonly webhookMaxEndpoints: number;
   /** Milliseconds a webhook POST gets to answer before it counts as failed ("timeout"). */
@@ -250,6 +254,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     eventsPollIntervalMs: int("EVENTS_POLL_INTERVAL_MS", 1_000, 10, 60_000),
     eventsHeartbeatMs: int("EVENTS_HEARTBEAT_MS", 10_000, 10, 600_000),
     eventsMaxWatches: int("EVENTS_MAX_WATCHES", 100, 1, 100_000),
+    eventsWatchesPerConnection: int("EVENTS_WATCHES_PER_CONNECTION", 4, 1, 10_000),
+    workers: int("WORKERS", 1, 1, 64),
     webhookMaxEndpoints: int("WEBHOOK_MAX_ENDPOINTS", 50, 1, 10_000),
     webhookTimeoutMs: int("WEBHOOK_TIMEOUT_MS", 10_000, 10, 120_000),
     webhookRetryBaseMs: int("WEBHOOK_RETRY_BASE_MS", 1_000, 1, 3_600_000),
@@ -258,6 +264,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     webhookMaxConcurrency: int("WEBHOOK_MAX_CONCURRENCY", 16, 1, 1_000),
     webhookLeaseMs: int("WEBHOOK_LEASE_MS", 30_000, 100, 600_000),
   };
+  if (config.workers > 1 && config.databaseUrl === undefined) {
+    problems.push("WORKERS above 1 needs DATABASE_URL: the embedded database serves one process");
+  }
   if (config.listSessionsDefaultPageSize > config.listSessionsMaxPageSize) {
     problems.push("LIST_SESSIONS_DEFAULT_PAGE_SIZE must not be larger than LIST_SESSIONS_MAX_PAGE_SIZE");
   }

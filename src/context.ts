@@ -30,6 +30,8 @@ export interface ContextOverrides {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly database?: Database;
+  /** What /metrics serves, given this app's registry (a cluster worker serves every worker's); default the registry's text. */
+  readonly metricsText?: (registry: Metrics["registry"]) => () => Promise<string>;
 }
 
 /** Every dependency of the service, built once and handed down to routes and background work. */
@@ -55,6 +57,8 @@ export interface AppContext {
   readonly clock: Clock;
   /** Prometheus metrics, in a registry of this app's own. */
   readonly metrics: Metrics;
+  /** The text /metrics serves: this app's registry, or with WORKERS > 1 every worker's, aggregated. */
+  readonly metricsText: () => Promise<string>;
   /** Request ids, log lines and metrics for every API surface. */
   readonly observer: RequestObserver;
   /** The API keys callers may present (configured, or the generated one). */
@@ -175,6 +179,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       cacheMs: config.healthCacheMs,
     });
     const watches = createWatchLimits({
+      what: "health watches",
       perConnection: config.healthWatchesPerConnection,
       total: config.healthMaxWatches,
     });
@@ -194,7 +199,11 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       pollIntervalMs: config.eventsPollIntervalMs,
       heartbeatMs: config.eventsHeartbeatMs,
       batchSize: config.eventsMaxPageSize,
-      maxWatches: config.eventsMaxWatches,
+      watches: createWatchLimits({
+        what: "event watches",
+        perConnection: config.eventsWatchesPerConnection,
+        total: config.eventsMaxWatches,
+      }),
     });
     const webhookDispatcher = createWebhookDispatcher({
       db: database.db,
@@ -234,6 +243,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       logger,
       clock,
       metrics,
+      metricsText: overrides.metricsText?.(metrics.registry) ?? (() => metrics.registry.metrics()),
       observer,
       apiKeys,
       events,

@@ -23,9 +23,12 @@ export interface Database {
   poolStats(): PoolStats;
   /**
    * Calls `onNotify` on each NOTIFY on `channel` (a plain identifier) until the
-   * returned stop is called; PostgreSQL listens on a dedicated connection.
+   * returned stop is called; PostgreSQL listens on a dedicated connection, and
+   * when that connection is lost (`onLost` is told) it reconnects with backoff
+   * and calls `onNotify` once more (notifications sent meanwhile are gone).
+   * Rejects when the first connection fails.
    */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: () => void, onLost?: (err: unknown) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -57,19 +60,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       kind: "postgres",
       db,
       poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-      async listen(channel, onNotify) {
-        const client = new pg.Client({ connectionString: options.databaseUrl });
-        // A lost listener is not fatal: callers poll as well.
-        client.on("error", () => {});
-        client.on("notification", (message) => {
-          if (message.channel === channel) onNotify();
-        });
-        await client.connect();
-        await client.query(`listen ${channel}`);
-        return async () => {
-          await client.end().catch(() => {});
-        };
-      },
+      listen: (channel, onNotify, onLost) =>
+        listenWithReconnect(options.databaseUrl as string, channel, onNotify, onLost),
       close: () => db.destroy(),
     };
   }
@@ -84,6 +76,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       db,
       poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
       async listen(channel, onNotify) {
+        // In-process: the listener cannot be lost.
         return client.listen(channel, () => onNotify());
       },
       close: async () => {
@@ -98,4 +91,83 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     unlock();
     throw err;
   }
+}
+
+const LISTEN_RETRY_MIN_MS = 100;
+const LISTEN_RETRY_MAX_MS = 10_000;
+
+/** LISTEN on a dedicated connection that comes back after it is lost (the server restarted, the backend was killed). */
+async function listenWithReconnect(
+  databaseUrl: string,
+  channel: string,
+  onNotify: () => void,
+  onLost: ((err: unknown) => void) | undefined,
+): Promise<() => Promise<void>> {
+  let stopped = false;
+  let current: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let failures = 0;
+
+  async function connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    let lost = false;
+    const onGone = (err: unknown) => {
+      if (lost) return;
+      lost = true;
+      if (current === client) current = undefined;
+      void client.end().catch(() => {});
+      if (stopped) return;
+      onLost?.(err);
+      schedule();
+    };
+    client.on("error", onGone);
+    client.on("end", () => onGone(new Error("listening connection ended")));
+    client.on("notification", (message) => {
+      if (message.channel === channel) onNotify();
+    });
+    try {
+      await client.connect();
+      await client.query(`listen ${channel}`);
+    } catch (err) {
+      lost = true;
+      await client.end().catch(() => {});
+      throw err;
+    }
+    if (stopped) {
+      await client.end().catch(() => {});
+      return;
+    }
+    current = client;
+    failures = 0;
+  }
+
+  function schedule(): void {
+    const ceiling = Math.min(LISTEN_RETRY_MAX_MS, LISTEN_RETRY_MIN_MS * 2 ** Math.min(failures, 16));
+    failures += 1;
+    retry = setTimeout(
+      () => {
+        retry = undefined;
+        connect().then(
+          // Back: whatever was notified while away is only found by reading, so wake the readers.
+          () => onNotify(),
+          (err: unknown) => {
+            if (stopped) return;
+            onLost?.(err);
+            schedule();
+          },
+        );
+      },
+      ceiling / 2 + Math.random() * (ceiling / 2),
+    );
+    retry.unref();
+  }
+
+  await connect();
+  return async () => {
+    stopped = true;
+    if (retry !== undefined) clearTimeout(retry);
+    const client = current;
+    current = undefined;
+    await client?.end().catch(() => {});
+  };
 }

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { DatabaseSchema } from "../db/schema.js";
-import { TooManyCallsError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { WatchLimits } from "../ops/watch-limits.js";
 import type { ChangeEvent, EventPosition, EventType } from "./event.js";
 import { readEvents } from "./event.repository.js";
 
@@ -23,7 +23,11 @@ export interface EventBatch {
 export interface EventFeedOptions {
   readonly db: Kysely<DatabaseSchema>;
   /** Subscribes to NOTIFY on a channel (Database.listen); undefined polls only. */
-  readonly listen?: (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
+  readonly listen?: (
+    channel: string,
+    onNotify: () => void,
+    onLost?: (err: unknown) => void,
+  ) => Promise<() => Promise<void>>;
   readonly logger: Logger;
   /** Longest wait between reads of a watch when no NOTIFY arrives. */
   readonly pollIntervalMs: number;
@@ -31,8 +35,8 @@ export interface EventFeedOptions {
   readonly heartbeatMs: number;
   /** Most events in one watch batch. */
   readonly batchSize: number;
-  /** Most open watches on this server. */
-  readonly maxWatches: number;
+  /** Bounds open watches per connection and on this server. */
+  readonly watches: WatchLimits;
 }
 
 /** Reads the outbox for ListEvents and WatchEvents. */
@@ -40,11 +44,16 @@ export interface EventFeed {
   /** Up to `limit` events after `after`, in cursor order. */
   list(after: EventPosition | undefined, limit: number, types: readonly EventType[]): Promise<EventBatch>;
   /**
-   * Takes a watch slot or throws TooManyCallsError (TOO_MANY_WATCHES); the
+   * Takes a watch slot on `connection` (and the server) or throws TooManyCallsError (TOO_MANY_WATCHES); the
    * iterator then yields batches after `after`, and empty heartbeats, until
    * `signal` aborts or the feed closes, and gives the slot back.
    */
-  watch(after: EventPosition | undefined, types: readonly EventType[], signal: AbortSignal): AsyncIterable<EventBatch>;
+  watch(
+    after: EventPosition | undefined,
+    types: readonly EventType[],
+    signal: AbortSignal,
+    connection: object | undefined,
+  ): AsyncIterable<EventBatch>;
   /** Open watches. */
   watching(): number;
   /** Starts listening for NOTIFY (watches poll until then, and without it). */
@@ -57,7 +66,6 @@ export interface EventFeed {
 export function createEventFeed(options: EventFeedOptions): EventFeed {
   const waiters = new Set<() => void>();
   const closed = new AbortController();
-  let open = 0;
   let stopListening: (() => Promise<void>) | undefined;
 
   const wakeAll = () => {
@@ -117,16 +125,8 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       return { events, position: events.at(-1)?.position ?? after };
     },
 
-    watch(after, types, callSignal) {
-      if (open >= options.maxWatches) {
-        throw new TooManyCallsError("TOO_MANY_WATCHES", "event watches", "server", options.maxWatches);
-      }
-      open += 1;
-      let held = true;
-      const release = () => {
-        if (held) open -= 1;
-        held = false;
-      };
+    watch(after, types, callSignal, connection) {
+      const release = options.watches.acquire(connection);
       // Given back when the call ends, even if its stream was never read (then its finally never runs).
       callSignal.addEventListener("abort", release, { once: true });
       const signal = AbortSignal.any([callSignal, closed.signal]);
@@ -139,12 +139,17 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       })();
     },
 
-    watching: () => open,
+    watching: () => options.watches.stats().watches,
 
     async start() {
       if (options.listen === undefined || stopListening !== undefined || closed.signal.aborted) return;
       try {
-        const stop = await options.listen(EVENTS_CHANNEL, wakeAll);
+        const stop = await options.listen(EVENTS_CHANNEL, wakeAll, (err) => {
+          options.logger.warn(
+            { err: err instanceof Error ? err.message : String(err) },
+            "event LISTEN connection lost; reconnecting (watches poll meanwhile)",
+          );
+        });
         // Closed while LISTEN was being set up: undo it at once.
         if (closed.signal.aborted) await stop();
         else stopListening = stop;

@@ -48,7 +48,7 @@ export function opsHttpRoutes(parts: AppContext): HttpRoute[] {
       );
     }),
     getRoute("/metrics", async (_req, res) => {
-      const body = await parts.metrics.registry.metrics();
+      const body = await parts.metricsText();
       res.writeHead(200, {
         "content-type": parts.metrics.registry.contentType,
         "content-length": String(Buffer.byteLength(body)),

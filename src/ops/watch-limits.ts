@@ -1,6 +1,6 @@
 import { TooManyCallsError } from "../errors.js";
 
-/** Counts open health Watch calls per connection and in total. */
+/** Counts open long-lived calls of one kind (health Watch, WatchEvents) per connection and in total. */
 export interface WatchLimits {
   /** Takes a slot on `connection` or throws TooManyCallsError (TOO_MANY_WATCHES); returns its release, safe to call twice. */
   acquire(connection: object | undefined): () => void;
@@ -10,11 +10,13 @@ export interface WatchLimits {
 
 /** Options of createWatchLimits. */
 export interface WatchLimitsOptions {
+  /** What is counted, for the refusal's message, e.g. "health watches". */
+  readonly what: string;
   readonly perConnection: number;
   readonly total: number;
 }
 
-/** A watch never ends on its own, so a keyless client could hold them without end; this bounds them. */
+/** A watch never ends on its own, so a client could hold them without end; this bounds them. */
 export function createWatchLimits(options: WatchLimitsOptions): WatchLimits {
   const byConnection = new Map<object, number>();
   let total = 0;
@@ -22,10 +24,10 @@ export function createWatchLimits(options: WatchLimitsOptions): WatchLimits {
     acquire(connection) {
       const mine = connection === undefined ? 0 : (byConnection.get(connection) ?? 0);
       if (mine >= options.perConnection) {
-        throw new TooManyCallsError("TOO_MANY_WATCHES", "health watches", "connection", options.perConnection);
+        throw new TooManyCallsError("TOO_MANY_WATCHES", options.what, "connection", options.perConnection);
       }
       if (total >= options.total) {
-        throw new TooManyCallsError("TOO_MANY_WATCHES", "health watches", "server", options.total);
+        throw new TooManyCallsError("TOO_MANY_WATCHES", options.what, "server", options.total);
       }
       total += 1;
       if (connection !== undefined) byConnection.set(connection, mine + 1);

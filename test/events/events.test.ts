@@ -1,9 +1,11 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { KyselyPlugin } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AdminService } from "../../gen/tessera/admin/v1/admin_service_pb.js";
 import { type Event, EventService, EventType } from "../../gen/tessera/events/v1/event_service_pb.js";
+import { ErrorDetailSchema } from "../../gen/tessera/sessions/v1/error_detail_pb.js";
 import { UserService } from "../../gen/tessera/users/v1/user_service_pb.js";
 import { ConfigError, parseConfig } from "../../src/config.js";
 import { expectFailure, jwtPayload, MINUTE, testClock } from "../rpc/helpers.js";
@@ -376,5 +378,105 @@ describe.each(backends())("the retention horizon on %s", (backend) => {
       ...[1, 2, 3].map(() => ["SESSION_EXPIRED", expect.stringMatching(/^old-/)]),
     ]);
     expect(fromStart.events[0]?.sessionId).toBe(kept.session?.sessionId);
+  });
+});
+
+describe.each(backends())("WatchEvents per connection on %s", (backend) => {
+  const t = useTestApp(backend, {
+    EVENTS_POLL_INTERVAL_MS: "50",
+    EVENTS_HEARTBEAT_MS: "300",
+    EVENTS_WATCHES_PER_CONNECTION: "2",
+    EVENTS_MAX_WATCHES: "3",
+  });
+
+  it("caps open watches on one connection (EVENTS_WATCHES_PER_CONNECTION) and frees the slot when one ends", async () => {
+    // One gRPC transport is one HTTP/2 connection; another transport is another connection.
+    const first = eventClient(t, "grpc");
+    const second = eventClient(t, "grpc");
+    const stops = [new AbortController(), new AbortController()];
+    const held = stops.map((stop) => first.watchEvents({}, { signal: stop.signal })[Symbol.asyncIterator]());
+    await Promise.all(held.map((it) => it.next()));
+
+    const refused = await first
+      .watchEvents({})
+      [Symbol.asyncIterator]()
+      .next()
+      .then(
+        () => undefined,
+        (err: unknown) => ConnectError.from(err),
+      );
+    expect(refused?.code).toBe(Code.ResourceExhausted);
+    expect(refused?.findDetails(ErrorDetailSchema)[0]).toMatchObject({
+      reason: "TOO_MANY_WATCHES",
+      metadata: { scope: "connection", limit: "2" },
+    });
+    // Another connection still gets one.
+    const other = new AbortController();
+    await second.watchEvents({}, { signal: other.signal })[Symbol.asyncIterator]().next();
+    expect(t.app.events.watching()).toBe(3);
+
+    stops[0]?.abort();
+    other.abort();
+    await vi.waitFor(() => expect(t.app.events.watching()).toBe(1));
+    const again = new AbortController();
+    await first.watchEvents({}, { signal: again.signal })[Symbol.asyncIterator]().next();
+    expect(t.app.events.watching()).toBe(2);
+    again.abort();
+    stops[1]?.abort();
+  });
+});
+
+describe.runIf(backends().includes("postgres"))("the LISTEN connection on postgres", () => {
+  // Polling (a minute) and heartbeats (ten minutes) are out of reach of the test: only a NOTIFY can wake the watch.
+  const t = useTestApp("postgres", { EVENTS_POLL_INTERVAL_MS: "60000", EVENTS_HEARTBEAT_MS: "600000" });
+
+  /** Backends of the test database LISTENing for events, other than the asking one. */
+  async function listeners(): Promise<number[]> {
+    const client = new pg.Client({ connectionString: t.app.config.databaseUrl });
+    await client.connect();
+    try {
+      const rows = await client.query<{ pid: number }>(
+        `select pid from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid() and query ilike 'listen %'`,
+      );
+      return rows.rows.map((row) => row.pid);
+    } finally {
+      await client.end();
+    }
+  }
+
+  it("comes back after its backend is terminated, and watches are woken by NOTIFY again", async () => {
+    await t.client().createSession({ userId: "before-kill" });
+    const [lost] = await vi.waitFor(async () => {
+      const pids = await listeners();
+      expect(pids).toHaveLength(1);
+      return pids;
+    });
+    const admin = new pg.Client({ connectionString: t.app.config.databaseUrl });
+    await admin.connect();
+    await admin.query("select pg_terminate_backend($1)", [lost]);
+    await admin.end();
+    const [back] = await vi.waitFor(
+      async () => {
+        const pids = await listeners();
+        expect(pids).toHaveLength(1);
+        expect(pids).not.toContain(lost);
+        return pids;
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+    expect(back).not.toBe(lost);
+
+    const { cursor } = await allAfter(t, "");
+    const stop = new AbortController();
+    const first = eventClient(t)
+      .watchEvents({ afterCursor: cursor }, { signal: stop.signal })
+      [Symbol.asyncIterator]()
+      .next();
+    await new Promise((r) => setTimeout(r, 300));
+    const created = await t.client().createSession({ userId: "after-kill" });
+    const message = await first;
+    stop.abort();
+    expect(message.value?.events.map((e: Event) => e.sessionId)).toEqual([created.session?.sessionId]);
   });
 });

@@ -1,4 +1,5 @@
 import { decodeCursor, encodeCursor } from "../../events/event-cursor.js";
+import { kConnection } from "../../server/connect-node-handler.js";
 import type { EventRouteDeps, EventServiceImpl } from "./deps.js";
 import { toEventMessage, validEventTypes } from "./event-message.js";
 
@@ -13,7 +14,7 @@ export function watchEvents(deps: EventRouteDeps): Pick<EventServiceImpl, "watch
       // Checked before the stream starts, so a refusal is a plain error with its reason.
       const after = decodeCursor(req.afterCursor);
       const types = validEventTypes(req.types);
-      const batches = deps.events.watch(after, types, context.signal);
+      const batches = deps.events.watch(after, types, context.signal, context.values.get(kConnection));
       return (async function* () {
         for await (const batch of batches) {
           yield {

@@ -298,7 +298,9 @@ export const EventTypeSchema: GenEnum<EventType> = /*@__PURE__*/
  * The change feed resource services follow to learn about revocations and
  * claim changes. Every RPC needs an API key. Events are kept for
  * EVENT_RETENTION_SECONDS; within that window a cursor resumes with no gap
- * and no duplicate.
+ * and no duplicate. A cursor older than that (events after it were swept) is
+ * refused with FAILED_PRECONDITION, reason EVENT_CURSOR_EXPIRED: start again
+ * from an empty cursor.
  *
  * @generated from service tessera.events.v1.EventService
  */
@@ -317,7 +319,8 @@ export const EventService: GenService<{
    * Events after `after_cursor` as they happen, in batches, with a heartbeat
    * (a message with no events and the current cursor) when the feed is quiet.
    * Refused with RESOURCE_EXHAUSTED, reason TOO_MANY_WATCHES, over
-   * EVENTS_MAX_WATCHES open watches.
+   * EVENTS_WATCHES_PER_CONNECTION open watches on one connection or
+   * EVENTS_MAX_WATCHES on the server.
    *
    * @generated from rpc tessera.events.v1.EventService.WatchEvents
    */
