@@ -4,6 +4,7 @@ import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config.js";
 import { type Database, type DatabaseOptions, openDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
+import { shareListen } from "./db/shared-listen.js";
 import { readEventHorizon } from "./events/event.repository.js";
 import { createEventFeed, type EventFeed } from "./events/event-feed.js";
 import { createKeyStore, type KeyStore, retiredKeyLifetimeMs } from "./keys/key-store.js";
@@ -192,9 +193,11 @@ export async function createContext(config: Config, overrides: ContextOverrides 
       retentionMs: config.sweepRetentionSeconds * 1_000,
       eventRetentionMs: config.eventRetentionSeconds * 1_000,
     });
+    // The event feed and the webhook dispatcher share one LISTEN connection.
+    const listen = shareListen(database.listen);
     const events = createEventFeed({
       db: database.db,
-      listen: database.listen,
+      listen,
       logger,
       pollIntervalMs: config.eventsPollIntervalMs,
       heartbeatMs: config.eventsHeartbeatMs,
@@ -207,7 +210,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
     });
     const webhookDispatcher = createWebhookDispatcher({
       db: database.db,
-      listen: database.listen,
+      listen,
       logger,
       metrics: createWebhookMetrics(metrics.registry),
       readHorizon: readEventHorizon,

@@ -44,7 +44,9 @@ describe.each(backends())("JWT attacks and API keys on %s", (backend) => {
       dataDir: extraDb.env.DATA_DIR as string,
       poolSize: 5,
     });
-    t = await startTestApp(backend, {}, { database: { ...opened, db: opened.db.withPlugin(counter) } });
+    // Background work polls the database too: the webhook dispatcher's lease ticks are put a minute apart.
+    const quiet = { WEBHOOK_POLL_INTERVAL_MS: "60000", WEBHOOK_LEASE_MS: "600000" };
+    t = await startTestApp(backend, quiet, { database: { ...opened, db: opened.db.withPlugin(counter) } });
     const created = await t.client("grpc").createSession({ userId: "victim", sessionCustomClaims: { role: "user" } });
     victim = { token: created.sessionToken, jwt: created.sessionJwt, sessionId: created.session?.sessionId ?? "" };
   });
