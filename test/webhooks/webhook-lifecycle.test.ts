@@ -142,3 +142,29 @@ describe.each(backends())("webhook isolation and limits on %s", (backend) => {
     expect(again.endpoint?.id).toMatch(/^whe_[0-9a-f]{32}$/);
   });
 });
+
+describe.each(backends())("webhook wake-ups on %s", (backend) => {
+  // Polling is a minute apart, beyond the test's wait: only a NOTIFY can wake a caught-up delivery loop.
+  const t = useTestApp(backend, { ...FAST_WEBHOOKS, WEBHOOK_POLL_INTERVAL_MS: "60000", WEBHOOK_LEASE_MS: "600000" });
+  const receivers: WebhookReceiver[] = [];
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+  });
+
+  it("delivers a new event as soon as its NOTIFY arrives, sharing the event feed's LISTEN", async () => {
+    const receiver = await startReceiver("up");
+    receivers.push(receiver);
+    const created = await webhookClient(t).createWebhookEndpoint({ url: receiver.url });
+    receiver.secret = created.secret;
+    await waitFor("the endpoint's loop", () => t.app.webhookDispatcher.delivering() === 1);
+    for (const round of [1, 2, 3]) {
+      const [sessionId] = await createSessions(t, `notify-${round}`, 1);
+      await waitFor(
+        `event ${round}`,
+        () => receiver.delivered().some((r) => r.body.data.session_id === sessionId),
+        15_000,
+      );
+    }
+    expect(receiver.delivered()).toHaveLength(3);
+  });
+});
