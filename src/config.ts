@@ -106,6 +106,10 @@ export interface Config {
   readonly eventsHeartbeatMs: number;
   /** Most open WatchEvents calls on this server. */
   readonly eventsMaxWatches: number;
+  /** Most claims writes of one session (arriving while one is in flight) applied with one statement. */
+  readonly patchBatchMax: number;
+  /** An authenticate without a patch or extension writes last_accessed_at at most once per this many seconds (0: always). */
+  readonly sessionTouchIntervalSeconds: number;
 }
 
 /** Startup configuration is invalid; `problems` lists every issue found. */
@@ -236,6 +240,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     eventsPollIntervalMs: int("EVENTS_POLL_INTERVAL_MS", 1_000, 10, 60_000),
     eventsHeartbeatMs: int("EVENTS_HEARTBEAT_MS", 10_000, 10, 600_000),
     eventsMaxWatches: int("EVENTS_MAX_WATCHES", 100, 1, 100_000),
+    patchBatchMax: int("PATCH_BATCH_MAX", 64, 1, 1_000),
+    sessionTouchIntervalSeconds: int("SESSION_TOUCH_INTERVAL_SECONDS", 0, 0, 3_600),
   };
   if (config.listSessionsDefaultPageSize > config.listSessionsMaxPageSize) {
     problems.push("LIST_SESSIONS_DEFAULT_PAGE_SIZE must not be larger than LIST_SESSIONS_MAX_PAGE_SIZE");
