@@ -10,7 +10,7 @@ import {
 } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
-import { ClaimsVersionMismatchError, SessionLimitReachedError, SessionNotFoundError } from "../errors.js";
+import { SessionLimitReachedError, SessionNotFoundError } from "../errors.js";
 import { DENY_GRACE_SECONDS } from "../events/event.js";
 import * as eventRepo from "../events/event.repository.js";
 import type { AuthorizationCheck, AuthorizationVerdict } from "../rbac/rbac-policy.js";
@@ -129,12 +129,6 @@ export interface SessionsDeps {
   readonly touchIntervalSeconds?: number;
 }
 
-/** What a patch asks of a session's claims. */
-interface ClaimsRequest {
-  readonly patch: JsonObject | undefined;
-  readonly expectedClaimsVersion: bigint | undefined;
-}
-
 /** PATCH_BATCH_MAX's default (src/config.ts). */
 const DEFAULT_PATCH_BATCH_MAX = 64;
 
@@ -190,23 +184,15 @@ export function createSessions(deps: SessionsDeps): Sessions {
     return sessionView(stored, effectiveClaims(base, stored.overlay, claimsPolicy), defaultRole);
   }
 
-  /**
-   * The overlay and version after a request, checked against the session's
-   * base, or ClaimsVersionMismatchError when the caller's version is stale;
-   * undefined when the claims do not change.
-   */
+  /** The overlay and version after `patch`, checked against the session's base and the JWT length. */
   async function nextClaims(
     current: repo.StoredSession,
-    request: ClaimsRequest,
-    user: User | undefined = current.user,
-    executor: Kysely<DatabaseSchema> = db,
-  ): Promise<{ overlay: ClaimsOverlay; claimsVersion: bigint } | undefined> {
-    if (request.expectedClaimsVersion !== undefined && request.expectedClaimsVersion !== current.claimsVersion) {
-      throw new ClaimsVersionMismatchError(request.expectedClaimsVersion, current.claimsVersion);
-    }
-    if (request.patch === undefined) return undefined;
+    patch: JsonObject,
+    user: User | undefined,
+    executor: Kysely<DatabaseSchema>,
+  ): Promise<{ overlay: ClaimsOverlay; claimsVersion: bigint }> {
     const base = await templates.baseFor(current.userId, user, current.templateVersion, executor);
-    const { overlay, claims } = patchSessionOverlay(base, current.overlay, request.patch, claimsPolicy);
+    const { overlay, claims } = patchSessionOverlay(base, current.overlay, patch, claimsPolicy);
     const claimsVersion = current.claimsVersion + 1n;
     // Only the claims and their version change the JWT's length here: timestamps keep their width, and roles
     // change with the user.
@@ -336,16 +322,11 @@ export function createSessions(deps: SessionsDeps): Sessions {
         const changes = await Promise.all(
           sessions.map(async (current) => ({
             current,
-            claims: await nextClaims(
-              { ...current, user, templateVersion },
-              { patch, expectedClaimsVersion: undefined },
-              user,
-            ),
+            claims: await nextClaims({ ...current, user, templateVersion }, patch, user, trx),
           })),
         );
         const out: repo.StoredSession[] = [];
         for (const { current, claims } of changes) {
-          if (claims === undefined) continue;
           await eventRepo.insertEvent(trx, {
             time: clock(),
             type: "session_claims_changed",
