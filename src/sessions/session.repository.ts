@@ -203,10 +203,11 @@ export async function touchActive(
 /**
  * Authenticates an active session in one statement, writing last_accessed_at
  * only when it is more than `intervalSeconds` before `now` (a coalesced
- * touch): reads the row and, if its last access is that old, updates it in
- * the same statement. A row written meanwhile is re-checked by PostgreSQL, so
- * of racing callers at most one writes. Returns the row as written, or as read
- * when no write was due; undefined when no active session matches.
+ * touch): an UPDATE that matches only a row that is due (a recent access costs
+ * no write and no row lock) and, in the same statement, the row as of the
+ * statement's start with the new last_accessed_at when one was written. A row
+ * written meanwhile is re-checked by PostgreSQL, so of racing callers at most
+ * one writes. Returns undefined when no active session matches.
  */
 export async function touchActiveCoalesced(
   db: Db,
@@ -215,25 +216,22 @@ export async function touchActiveCoalesced(
   intervalSeconds: number,
 ): Promise<StoredSession | undefined> {
   const dueBefore = new Date(now.getTime() - intervalSeconds * 1000);
-  const seen = db
-    .selectFrom("sessions")
-    .selectAll()
-    .select([USER_RECORD, TEMPLATE_VERSION])
-    .where(...keyFilter(key))
-    .where(activeAt(now));
   const touched = db
     .updateTable("sessions")
     .set({ last_accessed_at: accessedAt(now) })
-    // Null (no row matches) unless the row as read is due, so a recent access costs no write and no row lock.
-    .where("session_id", "=", sql<string>`(select session_id from seen where last_accessed_at <= ${dueBefore})`)
+    .where(...keyFilter(key))
     .where("last_accessed_at", "<=", dueBefore)
     .where(activeAt(now))
-    .returningAll()
-    .returning([USER_RECORD, TEMPLATE_VERSION]);
-  const result = await sql<ReadRow>`with seen as (${seen}), touched as (${touched})
-    select * from touched union all select * from seen where not exists (select 1 from touched)`.execute(db);
+    .returning("last_accessed_at");
+  const read = db
+    .selectFrom("sessions")
+    .selectAll()
+    .select([USER_RECORD, TEMPLATE_VERSION, sql<Date | null>`(select last_accessed_at from touched)`.as("touched_at")])
+    .where(...keyFilter(key))
+    .where(activeAt(now));
+  const result = await sql<ReadRow & { touched_at: Date | null }>`with touched as (${touched}) ${read}`.execute(db);
   const row = result.rows[0];
-  return row && toStoredSession(row);
+  return row && toStoredSession({ ...row, last_accessed_at: row.touched_at ?? row.last_accessed_at });
 }
 
 /**

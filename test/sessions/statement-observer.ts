@@ -7,7 +7,7 @@ import { PostgresQueryCompiler } from "kysely";
  */
 export function kindOf(text: string): "cas" | "read" | "locked" | "touch" | "touch-coalesced" | "other" {
   if (text.startsWith("with held_template")) return "cas";
-  if (text.startsWith("with seen")) return "touch-coalesced";
+  if (text.startsWith("with touched")) return "touch-coalesced";
   if (text.startsWith('update "sessions" set "last_accessed_at"')) return "touch";
   if (/for update/i.test(text)) return "locked";
   if (/^select .* from "sessions"/s.test(text)) return "read";
