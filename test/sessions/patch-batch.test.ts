@@ -229,3 +229,44 @@ describe.each(backends())("claims writes of one busy session, in one process, on
     expect(events.map((e) => Number(e.claims_version))).toEqual(Array.from({ length: 64 }, (_, i) => i + 1));
   });
 });
+
+describe.each(backends())("PATCH_BATCH_MAX on %s", (backend) => {
+  const observer = statementObserver();
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(backend, { SWEEP_INTERVAL_SECONDS: "0", PATCH_BATCH_MAX: "2" }, {}, (database) => ({
+      ...database,
+      db: database.db.withPlugin(observer.plugin),
+    }));
+  });
+  afterAll(() => t?.close());
+
+  it("writes at most PATCH_BATCH_MAX queued calls per statement, in arrival order", async () => {
+    const created = await t.app.sessions.create({
+      userId: "batch-max",
+      durationMinutes: 60,
+      customClaims: {},
+      attributes: { ipAddress: "", userAgent: "" },
+      roles: [],
+    });
+    const patch = (i: number) =>
+      t.app.sessions.authenticate({
+        credential: { kind: "token", token: created.sessionToken as string },
+        patch: { [`k${i}`]: i },
+        expectedClaimsVersion: undefined,
+        durationMinutes: undefined,
+      });
+    const held = observer.holdNext("cas");
+    const first = patch(0);
+    await held.reached;
+    const mark = observer.log.length;
+    const queued = [1, 2, 3, 4, 5].map(patch);
+    await new Promise((resolve) => setImmediate(resolve));
+    held.release();
+    await first;
+    const results = await Promise.all(queued);
+    // Five queued calls, at most two per write: three batches of one read and one write each.
+    expect(observer.log.slice(mark)).toEqual(["read", "cas", "read", "cas", "read", "cas"]);
+    expect(results.map((r) => r.session.claimsVersion)).toEqual([2n, 3n, 4n, 5n, 6n]);
+  });
+});
