@@ -15,8 +15,6 @@ export type BatchRun<I, O> = (items: readonly I[]) => Promise<ReadonlyArray<Outc
 export interface GroupCommit<I, O> {
   /** Runs `item` in the next batch of `key`; `run` serves the key while it has items queued or in flight. */
   submit(key: string, item: I, run: BatchRun<I, O>): Promise<O>;
-  /** Keys with items queued or in flight (for tests and metrics). */
-  readonly busyKeys: number;
 }
 
 interface Waiting<I, O> {
@@ -61,9 +59,6 @@ export function createGroupCommit<I, O>(maxBatch: number): GroupCommit<I, O> {
         lanes.set(key, queue);
         void drain(key, queue, run);
       });
-    },
-    get busyKeys() {
-      return lanes.size;
     },
   };
 }
