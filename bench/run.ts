@@ -13,7 +13,8 @@
  * loader, as `npm run dev`), --log-level=L (server, info), --server-node-options="…",
  * --pg-socket=DIR (server and floor connect through PostgreSQL's Unix socket in DIR),
  * --scale (also with 1,000,000 sessions), --soak=SECONDS, --cpu-prof (server
- * profile into bench/profiles/).
+ * profile into bench/profiles/), --touch-interval=N (SESSION_TOUCH_INTERVAL_SECONDS
+ * of the server and the floor; unset: the server's default).
  */
 import { type ChildProcess, fork, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -25,6 +26,7 @@ import { createLocalJWKSet, type JWK, jwtVerify } from "jose";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { systemClock } from "../src/clock.js";
+import { parseConfig } from "../src/config.js";
 import type { DatabaseSchema } from "../src/db/schema.js";
 import { createKeyStore } from "../src/keys/key-store.js";
 import { createSessions } from "../src/sessions/session.service.js";
@@ -51,6 +53,11 @@ const CLIENT = args.get("client") === "connect" ? "connect" : "raw";
 const ONLY = args.get("only")?.split(",");
 const LOG_LEVEL = args.get("log-level") ?? "info";
 const PG_SOCKET = args.get("pg-socket");
+const TOUCH_INTERVAL = args.get("touch-interval");
+/** The floor's touch interval: the one given, or the server's default. */
+const FLOOR_TOUCH_INTERVAL = parseConfig(
+  TOUCH_INTERVAL === undefined ? {} : { SESSION_TOUCH_INTERVAL_SECONDS: TOUCH_INTERVAL },
+).sessionTouchIntervalSeconds;
 const SERVER = args.get("server") === "tsx" ? "tsx" : "dist";
 const SERVER_NODE_OPTIONS =
   args
@@ -170,6 +177,7 @@ async function main(): Promise<void> {
         HOST: "127.0.0.1",
         LOG_LEVEL: LOG_LEVEL,
         SWEEP_INTERVAL_SECONDS: "0",
+        ...(TOUCH_INTERVAL === undefined ? {} : { SESSION_TOUCH_INTERVAL_SECONDS: TOUCH_INTERVAL }),
       },
       // One JSON line per RPC goes to a real file, as it would to a log collector.
       stdio: ["ignore", logFd, "inherit"],
@@ -230,6 +238,7 @@ async function main(): Promise<void> {
       templates,
       maxSessionsPerUser: 100,
       maxJwtLength: MAX_CREDENTIAL_LENGTH,
+      touchIntervalSeconds: FLOOR_TOUCH_INTERVAL,
     });
     const newSession = (userId: string, minutes: number) =>
       floor.create({
@@ -378,7 +387,7 @@ async function main(): Promise<void> {
     const w = [30, 8, 8, 8, 8, 6, 6, 8];
     const pct = (cores: number) => `${(cores * 100).toFixed(0)}%`;
     const lines = [
-      `Tessera bench: ${CORES} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${CONCURRENCY} concurrent streams on one h2c connection (${CLIENT} client in its own process), pool ${POOL}${PG_SOCKET === undefined ? " over TCP" : ` over the Unix socket in ${PG_SOCKET}`}, server log level ${LOG_LEVEL}${SERVER_NODE_OPTIONS.length > 0 ? ` and ${SERVER_NODE_OPTIONS.join(" ")}` : ""}, ${SECONDS} s per run, ${SESSIONS} sessions; load average at start ${os.loadavg()[0]?.toFixed(2)}`,
+      `Tessera bench: ${CORES} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${CONCURRENCY} concurrent streams on one h2c connection (${CLIENT} client in its own process), pool ${POOL}${PG_SOCKET === undefined ? " over TCP" : ` over the Unix socket in ${PG_SOCKET}`}, server log level ${LOG_LEVEL}${SERVER_NODE_OPTIONS.length > 0 ? ` and ${SERVER_NODE_OPTIONS.join(" ")}` : ""}, ${SECONDS} s per run, ${SESSIONS} sessions, touch interval ${FLOOR_TOUCH_INTERVAL} s; load average at start ${os.loadavg()[0]?.toFixed(2)}`,
       "",
       row(["operation", "calls/s", "p50 ms", "p99 ms", "floor/s", "ratio", "stmts", "RSS MiB"], w),
       ...results.map(({ name, rpc, floor: f, statements: s, rss }) =>

@@ -110,6 +110,10 @@ export interface Config {
   readonly eventsWatchesPerConnection: number;
   /** Processes serving the port (node:cluster); above 1 needs DATABASE_URL. */
   readonly workers: number;
+  /** Most claims writes of one session (arriving while one is in flight) applied with one statement. */
+  readonly patchBatchMax: number;
+  /** An authenticate without a patch or extension writes last_accessed_at at most once per this many seconds (0: always). */
+  readonly sessionTouchIntervalSeconds: number;
   /** Most registered webhook endpoints; creating one more is refused. */
   readonly webhookMaxEndpoints: number;
   /** Milliseconds a webhook POST gets to answer before it counts as failed ("timeout"). */
@@ -256,6 +260,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     eventsMaxWatches: int("EVENTS_MAX_WATCHES", 100, 1, 100_000),
     eventsWatchesPerConnection: int("EVENTS_WATCHES_PER_CONNECTION", 4, 1, 10_000),
     workers: int("WORKERS", 1, 1, 64),
+    patchBatchMax: int("PATCH_BATCH_MAX", 64, 1, 1_000),
+    sessionTouchIntervalSeconds: int("SESSION_TOUCH_INTERVAL_SECONDS", 0, 0, 3_600),
     webhookMaxEndpoints: int("WEBHOOK_MAX_ENDPOINTS", 50, 1, 10_000),
     webhookTimeoutMs: int("WEBHOOK_TIMEOUT_MS", 10_000, 10, 120_000),
     webhookRetryBaseMs: int("WEBHOOK_RETRY_BASE_MS", 1_000, 1, 3_600_000),

@@ -161,6 +161,8 @@ export async function createContext(config: Config, overrides: ContextOverrides 
         maxJwtLength: MAX_CREDENTIAL_LENGTH,
         defaultRole: config.rbacDefaultRole,
         jwtTtlSeconds: config.jwtTtlSeconds,
+        patchBatchMax: config.patchBatchMax,
+        touchIntervalSeconds: config.sessionTouchIntervalSeconds,
       }),
       metrics,
     );

@@ -99,6 +99,19 @@ export interface SessionChange {
   readonly claims: { readonly overlay: ClaimsOverlay; readonly claimsVersion: bigint } | undefined;
   /** When an authorization check was decided: the RBAC policy version it was decided under. */
   readonly policyVersion?: bigint | undefined;
+  /** When set, the write also requires the row to still expire at this time (a batch answered it to a call). */
+  readonly expiresAt?: Date | undefined;
+}
+
+/**
+ * The CTE `event` writing one claims-changed event per version from `fromVersion` up to the new
+ * claims_version of each row of the CTE `changed`, in version order (one per patch of a batch).
+ */
+function claimsChangedEvents(now: Date, fromVersion: bigint) {
+  return sql`event as (${INSERT_SESSION_EVENTS}
+      select ${now}::timestamptz, 'session_claims_changed', session_id, user_id, version, null
+      from changed cross join generate_series(${fromVersion.toString()}::bigint, changed.claims_version) as version
+      order by version)`;
 }
 
 /**
@@ -136,7 +149,8 @@ export async function updateIfVersion(
     })
     .where("session_id", "=", sessionId)
     .where("claims_version", "=", expectedVersion.toString())
-    .where(activeAt(accessed));
+    .where(activeAt(accessed))
+    .$if(change.expiresAt !== undefined, (query) => query.where("expires_at", "=", change.expiresAt as Date));
   // A CTE runs (and holds its row, FOR KEY SHARE) only when the WHERE refers to it: the template when the
   // claims change, the policy when a check was decided.
   if (change.claims !== undefined) {
@@ -148,13 +162,9 @@ export async function updateIfVersion(
   const heldTemplate = db.selectFrom("claim_template").select("version").where("id", "=", 1).forKeyShare();
   const heldPolicy = db.selectFrom("rbac_policy").select("version").where("id", "=", 1).forKeyShare();
   const changed = update.returningAll().returning([USER_RECORD, TEMPLATE_VERSION]);
-  // A claims change writes its event in the same statement, so it exists exactly when the change does, at no
-  // extra round trip; a plain access writes none.
-  const event =
-    change.claims === undefined
-      ? sql``
-      : sql`, event as (${INSERT_SESSION_EVENTS}
-      select ${now}::timestamptz, 'session_claims_changed', session_id, user_id, claims_version, null from changed)`;
+  // A claims change writes its events (one per version it skips, a batch's patches) in the same statement, so
+  // they exist exactly when the change does, at no extra round trip; a plain access writes none.
+  const event = change.claims === undefined ? sql`` : sql`, ${claimsChangedEvents(now, expectedVersion + 1n)}`;
   const result = await sql<ReadRow>`with held_template as (${heldTemplate}), held_policy as (${heldPolicy}),
     changed as (${changed})${event}
     select * from changed`.execute(db);
@@ -190,13 +200,51 @@ export async function touchActive(
   return row && toStoredSession(row);
 }
 
-/** Writes the state of a locked session. */
+/**
+ * Authenticates an active session in one statement, writing last_accessed_at
+ * only when it is more than `intervalSeconds` before `now` (a coalesced
+ * touch): an UPDATE that matches only a row that is due (a recent access costs
+ * no write and no row lock) and, in the same statement, the row as of the
+ * statement's start with the new last_accessed_at when one was written. A row
+ * written meanwhile is re-checked by PostgreSQL, so of racing callers at most
+ * one writes. Returns undefined when no active session matches.
+ */
+export async function touchActiveCoalesced(
+  db: Db,
+  key: SessionKey,
+  now: Date,
+  intervalSeconds: number,
+): Promise<StoredSession | undefined> {
+  const dueBefore = new Date(now.getTime() - intervalSeconds * 1000);
+  const touched = db
+    .updateTable("sessions")
+    .set({ last_accessed_at: accessedAt(now) })
+    .where(...keyFilter(key))
+    .where("last_accessed_at", "<=", dueBefore)
+    .where(activeAt(now))
+    .returning("last_accessed_at");
+  const read = db
+    .selectFrom("sessions")
+    .selectAll()
+    .select([USER_RECORD, TEMPLATE_VERSION, sql<Date | null>`(select last_accessed_at from touched)`.as("touched_at")])
+    .where(...keyFilter(key))
+    .where(activeAt(now));
+  const result = await sql<ReadRow & { touched_at: Date | null }>`with touched as (${touched}) ${read}`.execute(db);
+  const row = result.rows[0];
+  return row && toStoredSession({ ...row, last_accessed_at: row.touched_at ?? row.last_accessed_at });
+}
+
+/**
+ * Writes the state of a locked session; with `events`, also (in the same statement) one claims-changed event
+ * for each version after `events.after` up to the new claims_version.
+ */
 export async function writeLocked(
   db: Db,
   sessionId: string,
   change: { lastAccessedAt: Date; expiresAt: Date; overlay: ClaimsOverlay; claimsVersion: bigint },
+  events?: { readonly at: Date; readonly after: bigint },
 ): Promise<StoredSession> {
-  const row = await db
+  const written = db
     .updateTable("sessions")
     .set({
       last_accessed_at: change.lastAccessedAt,
@@ -206,8 +254,12 @@ export async function writeLocked(
     })
     .where("session_id", "=", sessionId)
     .returningAll()
-    .returning([USER_RECORD, TEMPLATE_VERSION])
-    .executeTakeFirstOrThrow();
+    .returning([USER_RECORD, TEMPLATE_VERSION]);
+  if (events === undefined) return toStoredSession(await written.executeTakeFirstOrThrow());
+  const result = await sql<ReadRow>`with changed as (${written}), ${claimsChangedEvents(events.at, events.after + 1n)}
+    select * from changed`.execute(db);
+  const row = result.rows[0];
+  if (row === undefined) throw new Error(`locked session ${sessionId} was not written`);
   return toStoredSession(row);
 }
 

@@ -10,17 +10,10 @@ import {
 } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
-import {
-  ClaimsVersionMismatchError,
-  PermissionDeniedError,
-  SessionLimitReachedError,
-  SessionNotFoundError,
-} from "../errors.js";
+import { SessionLimitReachedError, SessionNotFoundError } from "../errors.js";
 import { DENY_GRACE_SECONDS } from "../events/event.js";
 import * as eventRepo from "../events/event.repository.js";
-import { checkPermission } from "../rbac/permission-check.js";
 import type { AuthorizationCheck, AuthorizationVerdict } from "../rbac/rbac-policy.js";
-import * as rbacRepo from "../rbac/rbac-policy.repository.js";
 import * as templateRepo from "../templates/claim-template.repository.js";
 import type { ClaimTemplates } from "../templates/claim-templates.js";
 import { jwtLengthCheck } from "../tokens/jwt-length.js";
@@ -28,7 +21,8 @@ import type { SessionJwts } from "../tokens/session-jwt.js";
 import { hashSessionToken, newSessionToken } from "../tokens/session-token.js";
 import type { User } from "../users/user.js";
 import * as userRepo from "../users/user.repository.js";
-import { extendedExpiry, isActive, type Session, type SessionAttributes } from "./session.js";
+import { type ClaimsWritten, createClaimsWriter } from "./claims-writer.js";
+import { extendedExpiry, type Session, type SessionAttributes } from "./session.js";
 import * as repo from "./session.repository.js";
 import { sessionView } from "./session-view.js";
 
@@ -126,24 +120,51 @@ export interface SessionsDeps {
   readonly defaultRole?: string;
   /** JWT_TTL_SECONDS, for a revocation event's deny_until; the largest allowed TTL when unset. */
   readonly jwtTtlSeconds?: number;
+  /** Most claims writes of one session applied with one statement (PATCH_BATCH_MAX); 64 when unset. */
+  readonly patchBatchMax?: number;
+  /**
+   * SESSION_TOUCH_INTERVAL_SECONDS: an authenticate without a patch or an extension writes last_accessed_at
+   * only when it is older than this; 0 (the default here) writes it on every call.
+   */
+  readonly touchIntervalSeconds?: number;
 }
 
-/** What a patch asks of a session's claims. */
-interface ClaimsRequest {
-  readonly patch: JsonObject | undefined;
-  readonly expectedClaimsVersion: bigint | undefined;
-}
+/** PATCH_BATCH_MAX's default (src/config.ts). */
+const DEFAULT_PATCH_BATCH_MAX = 64;
 
 /** The largest JWT_TTL_SECONDS (src/config.ts): a safe bound on JWT lifetimes when none is given. */
 const MAX_JWT_TTL_SECONDS = 86_400;
 
-/** Builds the session service. Concurrency is left to the database: row and advisory locks, never in-process locks. */
+/**
+ * Builds the session service. Concurrency is left to the database (row and advisory locks, compare-and-set);
+ * claims writes of one session in this process are grouped (claims-writer.ts) only to write fewer statements.
+ */
 export function createSessions(deps: SessionsDeps): Sessions {
   const { db, jwts, clock, claimsPolicy, templates, maxSessionsPerUser, maxJwtLength, defaultRole } = deps;
 
   /** Refuses a session state whose JWT would be too long to be accepted back; called before anything is written. */
   const checkJwtLength = jwtLengthCheck(jwts, maxJwtLength);
   const denyWindowSeconds = (deps.jwtTtlSeconds ?? MAX_JWT_TTL_SECONDS) + DENY_GRACE_SECONDS;
+  const touchIntervalSeconds = deps.touchIntervalSeconds ?? 0;
+  const claimsWriter = createClaimsWriter({
+    db,
+    clock,
+    claimsPolicy,
+    templates,
+    defaultRole,
+    checkJwt: checkJwtLength,
+    batchMax: deps.patchBatchMax ?? DEFAULT_PATCH_BATCH_MAX,
+  });
+
+  /**
+   * An authenticate that changes nothing but the access (and, with a duration, the expiry): one statement.
+   * Without an extension, last_accessed_at is written at most once per touchIntervalSeconds.
+   */
+  function touch(key: repo.SessionKey, durationMinutes: number | undefined): Promise<repo.StoredSession | undefined> {
+    return durationMinutes === undefined && touchIntervalSeconds > 0
+      ? repo.touchActiveCoalesced(db, key, clock(), touchIntervalSeconds)
+      : repo.touchActive(db, key, clock(), durationMinutes);
+  }
 
   /** Resolves a credential to a lookup key; a JWT must verify first. */
   async function keyOf(credential: SessionCredential): Promise<repo.SessionKey> {
@@ -163,39 +184,15 @@ export function createSessions(deps: SessionsDeps): Sessions {
     return sessionView(stored, effectiveClaims(base, stored.overlay, claimsPolicy), defaultRole);
   }
 
-  /**
-   * The verdict of `check` for a session with `user`'s record under `policy`;
-   * throws PermissionDeniedError when denied. Called before anything is written.
-   */
-  function decide(
-    session: repo.StoredSession,
-    user: User | undefined,
-    policy: rbacRepo.StoredRbacPolicy,
-    check: AuthorizationCheck,
-  ): AuthorizationVerdict {
-    const roles = sessionView(session, {}, defaultRole, user).roles;
-    const verdict = checkPermission(policy.policy, roles, check);
-    if (!verdict.authorized) throw new PermissionDeniedError(check.resourceId, check.action);
-    return verdict;
-  }
-
-  /**
-   * The overlay and version after a request, checked against the session's
-   * base, or ClaimsVersionMismatchError when the caller's version is stale;
-   * undefined when the claims do not change.
-   */
+  /** The overlay and version after `patch`, checked against the session's base and the JWT length. */
   async function nextClaims(
     current: repo.StoredSession,
-    request: ClaimsRequest,
-    user: User | undefined = current.user,
-    executor: Kysely<DatabaseSchema> = db,
-  ): Promise<{ overlay: ClaimsOverlay; claimsVersion: bigint } | undefined> {
-    if (request.expectedClaimsVersion !== undefined && request.expectedClaimsVersion !== current.claimsVersion) {
-      throw new ClaimsVersionMismatchError(request.expectedClaimsVersion, current.claimsVersion);
-    }
-    if (request.patch === undefined) return undefined;
+    patch: JsonObject,
+    user: User | undefined,
+    executor: Kysely<DatabaseSchema>,
+  ): Promise<{ overlay: ClaimsOverlay; claimsVersion: bigint }> {
     const base = await templates.baseFor(current.userId, user, current.templateVersion, executor);
-    const { overlay, claims } = patchSessionOverlay(base, current.overlay, request.patch, claimsPolicy);
+    const { overlay, claims } = patchSessionOverlay(base, current.overlay, patch, claimsPolicy);
     const claimsVersion = current.claimsVersion + 1n;
     // Only the claims and their version change the JWT's length here: timestamps keep their width, and roles
     // change with the user.
@@ -203,78 +200,11 @@ export function createSessions(deps: SessionsDeps): Sessions {
     return { overlay, claimsVersion };
   }
 
-  /**
-   * A claims write (or, with a check, any authenticate), optimistic first:
-   * read, decide the check, then one compare-and-set UPDATE on claims_version,
-   * the template version and, with a check, the policy version (three round
-   * trips at most, no transaction). A user change raises claims_version, so a
-   * role or policy change after the decision makes the UPDATE match nothing.
-   * Only when another writer got in between does it take the row lock and redo the work.
-   */
-  async function writeClaims(
-    key: repo.SessionKey,
-    request: ClaimsRequest,
-    access: boolean,
-    durationMinutes: number | undefined,
-    check?: AuthorizationCheck,
-  ): Promise<{ stored: repo.StoredSession; verdict: AuthorizationVerdict | undefined }> {
-    const read = await repo.findActive(db, key, clock());
-    if (read === undefined) throw new SessionNotFoundError();
-    const policy = check === undefined ? undefined : await rbacRepo.readPolicy(db);
-    const verdict = policy && check && decide(read, read.user, policy, check);
-    const claims = await nextClaims(read, request);
-    const written = await repo.updateIfVersion(db, read.id, read.claimsVersion, read.templateVersion, clock(), {
-      access,
-      durationMinutes,
-      claims,
-      policyVersion: policy?.version,
-    });
-    if (written !== undefined) return { stored: written, verdict };
-    const locked = await writeClaimsLocked(key, request, access, durationMinutes, check);
-    if (locked === undefined) throw new SessionNotFoundError();
-    return locked;
-  }
-
-  /** The contended path: the same change with the template (and policy) held and the row locked. */
-  function writeClaimsLocked(
-    key: repo.SessionKey,
-    request: ClaimsRequest,
-    access: boolean,
-    durationMinutes: number | undefined,
-    check: AuthorizationCheck | undefined,
-  ): Promise<{ stored: repo.StoredSession; verdict: AuthorizationVerdict | undefined } | undefined> {
-    return db.transaction().execute(async (trx) => {
-      const templateVersion = await templateRepo.holdTemplate(trx);
-      const policy = check === undefined ? undefined : await rbacRepo.holdPolicy(trx);
-      const current = await repo.findActive(trx, key, clock(), { lock: true });
-      if (current === undefined) return undefined;
-      // Read after the row lock, so a user change that committed while this waited is seen.
-      const user = await userRepo.findUser(trx, current.userId);
-      // Decided again on what is locked now; a denial rolls back, so nothing is written.
-      const verdict = policy && check && decide(current, user, policy, check);
-      // The clock is read again under the row lock, so writers of one session stamp in commit order and
-      // a call that waited past the expiry does not revive the session; last_accessed_at never goes back.
-      const lockedNow = new Date(Math.max(clock().getTime(), current.lastAccessedAt.getTime()));
-      if (!isActive(current, lockedNow)) return undefined;
-      const claims = await nextClaims({ ...current, user, templateVersion }, request, user, trx);
-      const lastAccessedAt = access ? lockedNow : current.lastAccessedAt;
-      if (claims !== undefined) {
-        await eventRepo.insertEvent(trx, {
-          time: lockedNow,
-          type: "session_claims_changed",
-          sessionId: current.id,
-          userId: current.userId,
-          claimsVersion: claims.claimsVersion,
-        });
-      }
-      const stored = await repo.writeLocked(trx, current.id, {
-        lastAccessedAt,
-        expiresAt: durationMinutes === undefined ? current.expiresAt : extendedExpiry(lastAccessedAt, durationMinutes),
-        overlay: claims?.overlay ?? current.overlay,
-        claimsVersion: claims?.claimsVersion ?? current.claimsVersion,
-      });
-      return { stored, verdict };
-    });
+  /** The session a claims write answered with: its effective claims as written, or computed from it. */
+  function writtenSession(written: ClaimsWritten): Promise<Session> | Session {
+    return written.claims === undefined
+      ? toSession(written.stored)
+      : sessionView(written.stored, written.claims, defaultRole);
   }
 
   return {
@@ -323,20 +253,30 @@ export function createSessions(deps: SessionsDeps): Sessions {
       const key = await keyOf(input.credential);
       const patch = input.patch !== undefined && Object.keys(input.patch).length > 0 ? input.patch : undefined;
       const check = input.authorizationCheck;
-      const { stored, verdict } =
-        patch === undefined && input.expectedClaimsVersion === undefined && check === undefined
-          ? // Nothing to read before writing: one statement, one round trip.
-            { stored: await repo.touchActive(db, key, clock(), input.durationMinutes), verdict: undefined }
-          : // A check is decided on the session as read, before the write, which applies only if nothing moved.
-            await writeClaims(
-              key,
-              { patch, expectedClaimsVersion: input.expectedClaimsVersion },
-              true,
-              input.durationMinutes,
-              check,
-            );
-      if (stored === undefined) throw new SessionNotFoundError();
-      const session = await toSession(stored);
+      let session: Session;
+      let stored: repo.StoredSession;
+      let verdict: AuthorizationVerdict | undefined;
+      if (patch === undefined && input.expectedClaimsVersion === undefined && check === undefined) {
+        // Nothing to read before writing: one statement, one round trip.
+        const touched = await touch(key, input.durationMinutes);
+        if (touched === undefined) throw new SessionNotFoundError();
+        stored = touched;
+        session = await toSession(stored);
+      } else {
+        // A check is decided on the session as read, before the write, which applies only if nothing moved.
+        const written = await claimsWriter.write(
+          key,
+          {
+            patch,
+            expectedClaimsVersion: input.expectedClaimsVersion,
+            durationMinutes: input.durationMinutes,
+            check,
+          },
+          true,
+        );
+        ({ stored, verdict } = written);
+        session = await writtenSession(written);
+      }
       const sessionToken = input.credential.kind === "token" ? input.credential.token : undefined;
       return {
         session,
@@ -359,13 +299,17 @@ export function createSessions(deps: SessionsDeps): Sessions {
     },
 
     async updateClaims(input) {
-      const { stored } = await writeClaims(
+      const written = await claimsWriter.write(
         { sessionId: input.sessionId },
-        { patch: input.patch, expectedClaimsVersion: input.expectedClaimsVersion },
+        {
+          patch: input.patch,
+          expectedClaimsVersion: input.expectedClaimsVersion,
+          durationMinutes: undefined,
+          check: undefined,
+        },
         false,
-        undefined,
       );
-      return toSession(stored);
+      return writtenSession(written);
     },
 
     async updateUserClaims(userId, patch) {
@@ -378,16 +322,11 @@ export function createSessions(deps: SessionsDeps): Sessions {
         const changes = await Promise.all(
           sessions.map(async (current) => ({
             current,
-            claims: await nextClaims(
-              { ...current, user, templateVersion },
-              { patch, expectedClaimsVersion: undefined },
-              user,
-            ),
+            claims: await nextClaims({ ...current, user, templateVersion }, patch, user, trx),
           })),
         );
         const out: repo.StoredSession[] = [];
         for (const { current, claims } of changes) {
-          if (claims === undefined) continue;
           await eventRepo.insertEvent(trx, {
             time: clock(),
             type: "session_claims_changed",

@@ -66,6 +66,46 @@ describe.runIf(!!DATABASE_URL)("three server processes on one PostgreSQL", () =>
     expect(row?.claims_version).toBe("300");
   });
 
+  it("answers each of 128 concurrent patches over two processes with exactly the claims after its own patch", async () => {
+    const created = await clientOf(0).createSession({ userId: "u-two-batches" });
+    const sessionId = created.session?.sessionId ?? "";
+    // Two processes, 64 calls each in flight together: each process groups its calls, the two race by CAS.
+    const results = await Promise.all(
+      Array.from({ length: 128 }, (_, i) =>
+        clientOf(i % 2).authenticateSession({
+          credential: { case: "sessionToken", value: created.sessionToken },
+          sessionCustomClaims: { [`p${i}`]: i },
+        }),
+      ),
+    );
+    const answered = results.map((r, i) => ({
+      i,
+      version: Number(r.session?.claimsVersion),
+      jwt: decodeJwt(r.sessionJwt),
+    }));
+    answered.sort((a, b) => a.version - b.version);
+    expect(answered.map((a) => a.version)).toEqual(Array.from({ length: 128 }, (_, v) => v + 1));
+    // In version order, each JWT holds the keys of exactly the patches at or before its own version.
+    const landed: Record<string, number> = {};
+    for (const { i, version, jwt } of answered) {
+      landed[`p${i}`] = i;
+      const keys = Object.keys(jwt).filter((key) => key.startsWith("p"));
+      expect(keys.sort()).toEqual(Object.keys(landed).sort());
+      expect((jwt["https://tessera.dev/session"] as { claims_version: number }).claims_version).toBe(version);
+    }
+    const [row] = await db.query<{ claims_overlay: Record<string, unknown>; claims_version: string }>(
+      "select claims_overlay, claims_version from sessions where session_id = $1",
+      [sessionId],
+    );
+    expect(row?.claims_version).toBe("128");
+    expect(storedClaims(row?.claims_overlay)).toEqual(landed);
+    const events = await db.query<{ claims_version: string }>(
+      "select claims_version from session_events where session_id = $1 and type = 'session_claims_changed' order by id",
+      [sessionId],
+    );
+    expect(events.map((e) => Number(e.claims_version))).toEqual(Array.from({ length: 128 }, (_, v) => v + 1));
+  });
+
   it("gives no new JWT to any call started after RevokeSession returned", async () => {
     const created = await clientOf(0).createSession({ userId: "u-revoke" });
     let revokedAt: number | undefined;
