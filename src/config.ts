@@ -124,7 +124,7 @@ export interface Config {
   readonly webhookRetryMaxMs: number;
   /** Longest wait, in milliseconds, between a webhook endpoint's outbox reads when no NOTIFY arrives. */
   readonly webhookPollIntervalMs: number;
-  /** Most webhook POSTs in flight at once on this server. */
+  /** Most webhook POSTs in flight at once in this process (per worker). */
   readonly webhookMaxConcurrency: number;
   /** Milliseconds a replica's lease on an endpoint lasts unless renewed (renewed every third of it). */
   readonly webhookLeaseMs: number;
