@@ -5,11 +5,12 @@ import {
   ConnectError,
   type ConnectRouter,
   type ConnectRouterOptions,
+  type ContextValues,
   createConnectRouter,
   createContextKey,
   createContextValues,
 } from "@connectrpc/connect";
-import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
+import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
   compressionGzip,
@@ -17,10 +18,12 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { HttpRequest, HttpResponse } from "../http/http-route.js";
-import { startCallObservation } from "../rpc/logging.js";
+import { type CallObservation, startCallObservation } from "../rpc/logging.js";
 import type { RequestObserver } from "../rpc/request-observer.js";
 import { withEmptyMessage } from "./empty-request.js";
 import { withErrorDetail } from "./error-details.js";
+import { isLeanGrpcRequest, type LeanGrpcProcedure, leanGrpcProcedure, readLeanBody, serveLeanGrpc } from "./lean-grpc-unary.js";
+import { recordingRouter } from "./recording-router.js";
 
 /** Options of createConnectNodeHandler. */
 export interface ConnectNodeHandlerOptions extends ConnectRouterOptions {
@@ -57,68 +60,171 @@ export type ConnectNodeHandler = (req: HttpRequest, res: HttpResponse) => boolea
  * connect-node would break the keep-alive connection or leave a half-open stream.
  */
 export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): ConnectNodeHandler {
-  const router = createConnectRouter({
-    acceptCompression: [compressionGzip, compressionBrotli],
-    ...options,
-  });
-  options.routes(router);
-  const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
+  const routerOptions = { acceptCompression: [compressionGzip, compressionBrotli], ...options };
+  const recorded = recordingRouter(createConnectRouter(routerOptions), routerOptions);
+  options.routes(recorded.router);
+  const routes = new Map(
+    recorded.router.handlers.map((handler) => {
+      const unary = recorded.unary.get(handler.requestPath);
+      const route: Route = {
+        handler,
+        procedure: `${handler.service.typeName}/${handler.method.name}`,
+        lean: unary === undefined ? undefined : leanGrpcProcedure(unary),
+      };
+      return [handler.requestPath, route];
+    }),
+  );
   return (req, res) => {
-    const handler = handlers.get((req.url ?? "").split("?", 1)[0] ?? "");
-    if (handler === undefined) return false;
-    const procedure = `${handler.service.typeName}/${handler.method.name}`;
+    const route = routes.get((req.url ?? "").split("?", 1)[0] ?? "");
+    if (route === undefined) return false;
     const connection = "stream" in req ? req.stream.session : req.socket;
-    const contentType = req.headers["content-type"] ?? "";
     const requestId = req.headers["x-request-id"];
     const call =
       options.observer &&
-      startCallObservation(options.observer, procedure, typeof requestId === "string" ? requestId : undefined);
-    let universal: UniversalServerRequest;
-    try {
-      universal = universalRequestFromNodeRequest(
-        req as http.IncomingMessage & http2.Http2ServerRequest,
-        res as http.ServerResponse & http2.Http2ServerResponse,
-        undefined,
-        (call?.values ?? createContextValues()).set(kConnection, connection),
-      );
-    } catch {
-      // No authority (an HTTP/1.0 request without Host, an HTTP/2 one without :authority).
-      res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("bad request");
-      call?.finish({ status: 400, error: undefined, contentType });
-      return true;
+      startCallObservation(options.observer, route.procedure, typeof requestId === "string" ? requestId : undefined);
+    const values = (call?.values ?? createContextValues()).set(kConnection, connection);
+    if (route.lean !== undefined && "stream" in req && isLeanGrpcRequest(req)) {
+      const header = webHeaders(req.headers);
+      if (!options.refusedByHeaders?.(route.procedure, header)) {
+        serveLean(options, route, route.lean, req, res as http2.Http2ServerResponse, call, values, header);
+        return true;
+      }
     }
-    if (call !== undefined) res.setHeader("x-request-id", call.requestId);
-    universal = { ...universal, body: bodyOf(req) };
-    if (options.refusedByHeaders?.(procedure, universal.header)) {
-      // HTTP/1.1 cannot tell the client to stop sending: a body not all here yet ends the connection.
-      if (!("stream" in req) && !req.complete) res.setHeader("connection", "close");
-      universal = withEmptyMessage(universal);
-    }
-    // A call that reached the interceptors is already finished; these record one the runtime refused.
-    let status = 0;
-    let carried: ConnectError | undefined;
-    const finish = () => call?.finish({ status, error: carried, contentType });
-    res.once("close", finish);
-    handler(universal)
-      .then((uRes) => {
-        status = uRes.status;
-        // An error without a body (such as 415 for an unknown content type) is known now.
-        if (uRes.body === undefined && status !== 200) finish();
-        return universalResponseToNodeResponse(
-          withErrorDetail(uRes, contentType, (err) => {
-            carried = err;
-            finish();
-          }),
-          res as http.ServerResponse & http2.Http2ServerResponse,
-        );
-      })
-      .catch((err: unknown) => {
-        const connectErr = ConnectError.from(err);
-        carried ??= connectErr;
-        if (connectErr.code !== Code.Aborted) options.onError(procedure, err);
-      });
+    serve(options, route, req, res, call, values, bodyOf(req));
     return true;
   };
+}
+
+/** A Connect procedure: its universal handler and, for a unary one, its lean gRPC path. */
+interface Route {
+  readonly handler: UniversalHandler;
+  readonly procedure: string;
+  readonly lean: LeanGrpcProcedure | undefined;
+}
+
+/** Serves a call on the lean gRPC path, handing it to Connect's handler when its body is not one plain message. */
+function serveLean(
+  options: ConnectNodeHandlerOptions,
+  route: Route,
+  lean: LeanGrpcProcedure,
+  req: http2.Http2ServerRequest,
+  res: http2.Http2ServerResponse,
+  call: CallObservation | undefined,
+  values: ContextValues,
+  header: Headers,
+): void {
+  const contentType = req.headers["content-type"] ?? "";
+  if (call !== undefined) res.setHeader("x-request-id", call.requestId);
+  let carried: ConnectError | undefined;
+  const finish = () => call?.finish({ status: 200, error: carried, contentType });
+  void (async () => {
+    const body = await readLeanBody(req, lean.registration.options.readMaxBytes);
+    let message: unknown;
+    if (body.payload !== undefined) {
+      try {
+        message = lean.input.parse(body.payload);
+      } catch {
+        // Connect's handler reports it, in its own words.
+      }
+    }
+    if (message === undefined) {
+      return serve(options, route, req, res, call, values, replay(body.read, req));
+    }
+    res.once("close", finish);
+    await serveLeanGrpc({
+      procedure: lean,
+      req,
+      res,
+      header,
+      values,
+      message,
+      onError: (err) => {
+        carried = err;
+        finish();
+      },
+    });
+  })().catch((err: unknown) => {
+    const connectErr = ConnectError.from(err);
+    carried ??= connectErr;
+    if (connectErr.code !== Code.Aborted) options.onError(route.procedure, err);
+  });
+}
+
+/** Serves a call through Connect's handler for its protocol, the request body being `body`. */
+function serve(
+  options: ConnectNodeHandlerOptions,
+  route: Route,
+  req: HttpRequest,
+  res: HttpResponse,
+  call: CallObservation | undefined,
+  values: ContextValues,
+  body: AsyncIterable<Uint8Array>,
+): void {
+  const contentType = req.headers["content-type"] ?? "";
+  let universal: UniversalServerRequest;
+  try {
+    universal = universalRequestFromNodeRequest(
+      req as http.IncomingMessage & http2.Http2ServerRequest,
+      res as http.ServerResponse & http2.Http2ServerResponse,
+      undefined,
+      values,
+    );
+  } catch {
+    // No authority (an HTTP/1.0 request without Host, an HTTP/2 one without :authority).
+    res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("bad request");
+    call?.finish({ status: 400, error: undefined, contentType });
+    return;
+  }
+  if (call !== undefined) res.setHeader("x-request-id", call.requestId);
+  universal = { ...universal, body };
+  if (options.refusedByHeaders?.(route.procedure, universal.header)) {
+    // HTTP/1.1 cannot tell the client to stop sending: a body not all here yet ends the connection.
+    if (!("stream" in req) && !req.complete) res.setHeader("connection", "close");
+    universal = withEmptyMessage(universal);
+  }
+  // A call that reached the interceptors is already finished; these record one the runtime refused.
+  let status = 0;
+  let carried: ConnectError | undefined;
+  const finish = () => call?.finish({ status, error: carried, contentType });
+  res.once("close", finish);
+  route
+    .handler(universal)
+    .then((uRes) => {
+      status = uRes.status;
+      // An error without a body (such as 415 for an unknown content type) is known now.
+      if (uRes.body === undefined && status !== 200) finish();
+      return universalResponseToNodeResponse(
+        withErrorDetail(uRes, contentType, (err) => {
+          carried = err;
+          finish();
+        }),
+        res as http.ServerResponse & http2.Http2ServerResponse,
+      );
+    })
+    .catch((err: unknown) => {
+      const connectErr = ConnectError.from(err);
+      carried ??= connectErr;
+      if (connectErr.code !== Code.Aborted) options.onError(route.procedure, err);
+    });
+}
+
+/** The request's headers as web Headers, without HTTP/2 pseudo-headers (as connect-node converts them). */
+function webHeaders(headers: http2.IncomingHttpHeaders): Headers {
+  const out = new Headers();
+  for (const key in headers) {
+    if (key.startsWith(":")) continue;
+    const value = headers[key];
+    if (value === undefined) continue;
+    if (typeof value === "string") out.append(key, value);
+    else for (const item of value) out.append(key, item);
+  }
+  return out;
+}
+
+/** The chunks the lean path read, then the rest of the request body. */
+async function* replay(read: readonly Uint8Array[], req: HttpRequest): AsyncGenerator<Uint8Array> {
+  yield* read;
+  yield* bodyOf(req);
 }
 
 /** The request body as chunks. Stopping early leaves the request alone (connect-node would destroy it). */
