@@ -22,7 +22,14 @@ import { type CallObservation, startCallObservation } from "../rpc/logging.js";
 import type { RequestObserver } from "../rpc/request-observer.js";
 import { withEmptyMessage } from "./empty-request.js";
 import { withErrorDetail } from "./error-details.js";
-import { isLeanGrpcRequest, type LeanGrpcProcedure, leanGrpcProcedure, readLeanBody, serveLeanGrpc } from "./lean-grpc-unary.js";
+import {
+  isLeanGrpcRequest,
+  type LeanGrpcProcedure,
+  leanGrpcProcedure,
+  readLeanBody,
+  serveLeanGrpc,
+} from "./lean-grpc-unary.js";
+import { NodeRequestHeaders } from "./node-headers.js";
 import { recordingRouter } from "./recording-router.js";
 
 /** Options of createConnectNodeHandler. */
@@ -48,6 +55,12 @@ export interface ConnectNodeHandlerOptions extends ConnectRouterOptions {
  * session), in each handler's context values: an identity to count per-connection things by.
  */
 export const kConnection = createContextKey<object | undefined>(undefined, { description: "connection" });
+
+/**
+ * True in a call's context values once `refusedByHeaders` has accepted its
+ * headers, so an interceptor applying the same rule need not apply it again.
+ */
+export const kHeadersAccepted = createContextKey<boolean>(false, { description: "headers accepted" });
 
 /** A request handler for Connect, gRPC and gRPC-Web; returns false when no procedure matches the path. */
 export type ConnectNodeHandler = (req: HttpRequest, res: HttpResponse) => boolean;
@@ -84,8 +97,9 @@ export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): Co
       startCallObservation(options.observer, route.procedure, typeof requestId === "string" ? requestId : undefined);
     const values = (call?.values ?? createContextValues()).set(kConnection, connection);
     if (route.lean !== undefined && "stream" in req && isLeanGrpcRequest(req)) {
-      const header = webHeaders(req.headers);
-      if (!options.refusedByHeaders?.(route.procedure, header)) {
+      const header = new NodeRequestHeaders(req.headers);
+      if (options.refusedByHeaders === undefined || !options.refusedByHeaders(route.procedure, header)) {
+        if (options.refusedByHeaders !== undefined) values.set(kHeadersAccepted, true);
         serveLean(options, route, route.lean, req, res as http2.Http2ServerResponse, call, values, header);
         return true;
       }
@@ -181,7 +195,7 @@ function serve(
     // HTTP/1.1 cannot tell the client to stop sending: a body not all here yet ends the connection.
     if (!("stream" in req) && !req.complete) res.setHeader("connection", "close");
     universal = withEmptyMessage(universal);
-  }
+  } else if (options.refusedByHeaders !== undefined) values.set(kHeadersAccepted, true);
   // A call that reached the interceptors is already finished; these record one the runtime refused.
   let status = 0;
   let carried: ConnectError | undefined;
@@ -206,19 +220,6 @@ function serve(
       carried ??= connectErr;
       if (connectErr.code !== Code.Aborted) options.onError(route.procedure, err);
     });
-}
-
-/** The request's headers as web Headers, without HTTP/2 pseudo-headers (as connect-node converts them). */
-function webHeaders(headers: http2.IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const key in headers) {
-    if (key.startsWith(":")) continue;
-    const value = headers[key];
-    if (value === undefined) continue;
-    if (typeof value === "string") out.append(key, value);
-    else for (const item of value) out.append(key, item);
-  }
-  return out;
 }
 
 /** The chunks the lean path read, then the rest of the request body. */

@@ -197,7 +197,8 @@ export async function serveLeanGrpc(call: LeanGrpcCall): Promise<void> {
     body = encodeEnvelope(envelope.flags, envelope.data);
   } catch (e) {
     signal.abort(e);
-    const err = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+    const err =
+      e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
     setTrailerStatus(responseTrailer, err);
     addDetailToTrailer(responseTrailer, call.onError);
   }
