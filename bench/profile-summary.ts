@@ -22,7 +22,9 @@ const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
 const top = Number(topArg ?? 40);
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const selfUs = new Map<number, number>();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+profile.samples.forEach((id, i) => {
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 
 /** The owner of a frame: an npm package, a node: module, a file of ours, or a V8 pseudo-frame. */
 function owner(url: string, name: string): string {

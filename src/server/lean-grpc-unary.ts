@@ -222,7 +222,9 @@ function withInterceptors(
 function copyHeaders(from: Headers, to: Headers): void {
   if (from === to) return;
   for (const key of [...to.keys()]) to.delete(key);
-  from.forEach((value, key) => to.set(key, value));
+  from.forEach((value, key) => {
+    to.set(key, value);
+  });
 }
 
 function nodeHeaders(headers: Headers): Record<string, string> {

@@ -58,7 +58,9 @@ export class NodeRequestHeaders implements Headers {
   }
 
   forEach(callback: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
-    this.#copy().forEach((value, key) => callback.call(thisArg, value, key, this));
+    this.#copy().forEach((value, key) => {
+      callback.call(thisArg, value, key, this);
+    });
   }
 
   entries(): ReturnType<Headers["entries"]> {
