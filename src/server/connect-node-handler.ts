@@ -1,5 +1,6 @@
 import type http from "node:http";
 import type http2 from "node:http2";
+import type { Message } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -18,7 +19,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { HttpRequest, HttpResponse } from "../http/http-route.js";
-import { type CallObservation, startCallObservation } from "../rpc/logging.js";
+import { startCallObservation } from "../rpc/logging.js";
 import type { RequestObserver } from "../rpc/request-observer.js";
 import { withEmptyMessage } from "./empty-request.js";
 import { withErrorDetail } from "./error-details.js";
@@ -95,16 +96,28 @@ export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): Co
     const call =
       options.observer &&
       startCallObservation(options.observer, route.procedure, typeof requestId === "string" ? requestId : undefined);
-    const values = (call?.values ?? createContextValues()).set(kConnection, connection);
+    const exchange: Exchange = {
+      route,
+      req,
+      res,
+      values: (call?.values ?? createContextValues()).set(kConnection, connection),
+      status: 0,
+      carried: undefined,
+      // A call that reached the interceptors is already finished; this records one the runtime refused.
+      finish: () => call?.finish({ status: exchange.status, error: exchange.carried, contentType: contentTypeOf(req) }),
+    };
+    // Registered at once, so that a call whose client goes away at any point is still recorded.
+    res.once("close", exchange.finish);
+    if (call !== undefined) res.setHeader("x-request-id", call.requestId);
     if (route.lean !== undefined && "stream" in req && isLeanGrpcRequest(req)) {
       const header = new NodeRequestHeaders(req.headers);
       if (options.refusedByHeaders === undefined || !options.refusedByHeaders(route.procedure, header)) {
-        if (options.refusedByHeaders !== undefined) values.set(kHeadersAccepted, true);
-        serveLean(options, route, route.lean, req, res as http2.Http2ServerResponse, call, values, header);
+        if (options.refusedByHeaders !== undefined) exchange.values.set(kHeadersAccepted, true);
+        serveLean(options, exchange, route.lean, header);
         return true;
       }
     }
-    serve(options, route, req, res, call, values, bodyOf(req));
+    serve(options, exchange, bodyOf(req));
     return true;
   };
 }
@@ -116,24 +129,32 @@ interface Route {
   readonly lean: LeanGrpcProcedure | undefined;
 }
 
+/** One call being served, and how its response ended so far (for the observation the runtime may have to finish). */
+interface Exchange {
+  readonly route: Route;
+  readonly req: HttpRequest;
+  readonly res: HttpResponse;
+  readonly values: ContextValues;
+  status: number;
+  carried: ConnectError | undefined;
+  readonly finish: () => void;
+}
+
+function contentTypeOf(req: HttpRequest): string {
+  return req.headers["content-type"] ?? "";
+}
+
 /** Serves a call on the lean gRPC path, handing it to Connect's handler when its body is not one plain message. */
 function serveLean(
   options: ConnectNodeHandlerOptions,
-  route: Route,
+  exchange: Exchange,
   lean: LeanGrpcProcedure,
-  req: http2.Http2ServerRequest,
-  res: http2.Http2ServerResponse,
-  call: CallObservation | undefined,
-  values: ContextValues,
   header: Headers,
 ): void {
-  const contentType = req.headers["content-type"] ?? "";
-  if (call !== undefined) res.setHeader("x-request-id", call.requestId);
-  let carried: ConnectError | undefined;
-  const finish = () => call?.finish({ status: 200, error: carried, contentType });
+  const req = exchange.req as http2.Http2ServerRequest;
   void (async () => {
     const body = await readLeanBody(req, lean.registration.options.readMaxBytes);
-    let message: unknown;
+    let message: Message | undefined;
     if (body.payload !== undefined) {
       try {
         message = lean.input.parse(body.payload);
@@ -141,85 +162,71 @@ function serveLean(
         // Connect's handler reports it, in its own words.
       }
     }
-    if (message === undefined) {
-      return serve(options, route, req, res, call, values, replay(body.read, req));
-    }
-    res.once("close", finish);
+    if (message === undefined) return serve(options, exchange, replay(body.read, req));
     await serveLeanGrpc({
       procedure: lean,
       req,
-      res,
+      res: exchange.res as http2.Http2ServerResponse,
       header,
-      values,
+      values: exchange.values,
       message,
+      onRespond: (status) => {
+        exchange.status = status;
+      },
       onError: (err) => {
-        carried = err;
-        finish();
+        exchange.carried = err;
+        exchange.finish();
       },
     });
-  })().catch((err: unknown) => {
-    const connectErr = ConnectError.from(err);
-    carried ??= connectErr;
-    if (connectErr.code !== Code.Aborted) options.onError(route.procedure, err);
-  });
+  })().catch((err: unknown) => failed(options, exchange, err));
 }
 
 /** Serves a call through Connect's handler for its protocol, the request body being `body`. */
-function serve(
-  options: ConnectNodeHandlerOptions,
-  route: Route,
-  req: HttpRequest,
-  res: HttpResponse,
-  call: CallObservation | undefined,
-  values: ContextValues,
-  body: AsyncIterable<Uint8Array>,
-): void {
-  const contentType = req.headers["content-type"] ?? "";
+function serve(options: ConnectNodeHandlerOptions, exchange: Exchange, body: AsyncIterable<Uint8Array>): void {
+  const { route, req, res } = exchange;
   let universal: UniversalServerRequest;
   try {
     universal = universalRequestFromNodeRequest(
       req as http.IncomingMessage & http2.Http2ServerRequest,
       res as http.ServerResponse & http2.Http2ServerResponse,
       undefined,
-      values,
+      exchange.values,
     );
   } catch {
     // No authority (an HTTP/1.0 request without Host, an HTTP/2 one without :authority).
+    exchange.status = 400;
     res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("bad request");
-    call?.finish({ status: 400, error: undefined, contentType });
+    exchange.finish();
     return;
   }
-  if (call !== undefined) res.setHeader("x-request-id", call.requestId);
   universal = { ...universal, body };
   if (options.refusedByHeaders?.(route.procedure, universal.header)) {
     // HTTP/1.1 cannot tell the client to stop sending: a body not all here yet ends the connection.
     if (!("stream" in req) && !req.complete) res.setHeader("connection", "close");
     universal = withEmptyMessage(universal);
-  } else if (options.refusedByHeaders !== undefined) values.set(kHeadersAccepted, true);
-  // A call that reached the interceptors is already finished; these record one the runtime refused.
-  let status = 0;
-  let carried: ConnectError | undefined;
-  const finish = () => call?.finish({ status, error: carried, contentType });
-  res.once("close", finish);
+  } else if (options.refusedByHeaders !== undefined) exchange.values.set(kHeadersAccepted, true);
   route
     .handler(universal)
     .then((uRes) => {
-      status = uRes.status;
+      exchange.status = uRes.status;
       // An error without a body (such as 415 for an unknown content type) is known now.
-      if (uRes.body === undefined && status !== 200) finish();
+      if (uRes.body === undefined && uRes.status !== 200) exchange.finish();
       return universalResponseToNodeResponse(
-        withErrorDetail(uRes, contentType, (err) => {
-          carried = err;
-          finish();
+        withErrorDetail(uRes, contentTypeOf(req), (err) => {
+          exchange.carried = err;
+          exchange.finish();
         }),
         res as http.ServerResponse & http2.Http2ServerResponse,
       );
     })
-    .catch((err: unknown) => {
-      const connectErr = ConnectError.from(err);
-      carried ??= connectErr;
-      if (connectErr.code !== Code.Aborted) options.onError(route.procedure, err);
-    });
+    .catch((err: unknown) => failed(options, exchange, err));
+}
+
+/** A response that could not be written (or a handler failure past the runtime): reported unless the client went away. */
+function failed(options: ConnectNodeHandlerOptions, exchange: Exchange, err: unknown): void {
+  const connectErr = ConnectError.from(err);
+  exchange.carried ??= connectErr;
+  if (connectErr.code !== Code.Aborted) options.onError(exchange.route.procedure, err);
 }
 
 /** The chunks the lean path read, then the rest of the request body. */

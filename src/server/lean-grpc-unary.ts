@@ -113,7 +113,9 @@ export interface LeanGrpcCall {
   readonly header: Headers;
   readonly values: ContextValues;
   /** The decoded request message. */
-  readonly message: unknown;
+  readonly message: Message;
+  /** Called with the HTTP status just before the response is written. */
+  readonly onRespond: (status: number) => void;
   /** Sees the error the response carries, as it is written. */
   readonly onError: (err: ConnectError) => void;
 }
@@ -182,7 +184,7 @@ export async function serveLeanGrpc(call: LeanGrpcCall): Promise<void> {
     },
     header: call.header,
     contextValues: call.values,
-    message: call.message as UnaryRequest["message"],
+    message: call.message,
   };
   let body: Uint8Array | undefined;
   try {
@@ -204,6 +206,7 @@ export async function serveLeanGrpc(call: LeanGrpcCall): Promise<void> {
   }
   signal.abort();
   if (res.stream.destroyed || res.writableEnded) return; // the client went away; nothing to tell it
+  call.onRespond(200);
   res.writeHead(200, nodeHeaders(responseHeader));
   res.addTrailers(nodeHeaders(responseTrailer));
   if (body === undefined) res.end();
