@@ -89,7 +89,9 @@ export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): Co
     }),
   );
   return (req, res) => {
-    const route = routes.get((req.url ?? "").split("?", 1)[0] ?? "");
+    const url = req.url ?? "";
+    const query = url.indexOf("?");
+    const route = routes.get(query < 0 ? url : url.slice(0, query));
     if (route === undefined) return false;
     const connection = "stream" in req ? req.stream.session : req.socket;
     const requestId = req.headers["x-request-id"];

@@ -12,6 +12,7 @@ import {
 import {
   compressionNegotiate,
   createMethodSerializationLookup,
+  type EnvelopedMessage,
   encodeEnvelope,
   envelopeCompress,
   type Serialization,
@@ -144,8 +145,8 @@ export async function serveLeanGrpc(call: LeanGrpcCall): Promise<void> {
     "grpc-accept-encoding",
   );
   if (compression.response !== null) responseHeader.set("grpc-encoding", compression.response.name);
-  const signal = lazySignal();
-  res.once("close", () => signal.abort());
+  // Aborted when the call ends, or earlier when the client goes away (watched only once someone asks for it).
+  const signal = lazySignal((abort) => res.once("close", abort));
 
   const invoke = async (request: UnaryRequest): Promise<UnaryResponse> => {
     const context: HandlerContext = {
@@ -191,11 +192,10 @@ export async function serveLeanGrpc(call: LeanGrpcCall): Promise<void> {
     const response = await withInterceptors(invoke, options.interceptors)(request);
     copyHeaders(response.header, responseHeader);
     copyHeaders(response.trailer, responseTrailer);
-    const envelope = await envelopeCompress(
-      { flags: 0, data: output.serialize(response.message) },
-      compression.response,
-      options.compressMinBytes,
-    );
+    let envelope: EnvelopedMessage = { flags: 0, data: output.serialize(response.message) };
+    if (compression.response !== null) {
+      envelope = await envelopeCompress(envelope, compression.response, options.compressMinBytes);
+    }
     body = encodeEnvelope(envelope.flags, envelope.data);
   } catch (e) {
     signal.abort(e);
@@ -238,21 +238,26 @@ function nodeHeaders(headers: Headers): Record<string, string> {
   return out;
 }
 
-/** An AbortSignal made only when first asked for; aborting before that costs nothing. */
-function lazySignal(): { get(): AbortSignal; abort(reason?: unknown): void } {
+/**
+ * An AbortSignal made only when first asked for (`watch` then gets the
+ * function aborting it); aborting before that costs nothing.
+ */
+function lazySignal(watch: (abort: () => void) => void): { get(): AbortSignal; abort(reason?: unknown): void } {
   let controller: AbortController | undefined;
   let aborted = false;
-  return {
+  const lazy = {
     get() {
       if (controller === undefined) {
         controller = new AbortController();
         if (aborted) controller.abort();
+        else watch(() => lazy.abort());
       }
       return controller.signal;
     },
-    abort(reason) {
+    abort(reason?: unknown) {
       aborted = true;
       if (controller !== undefined && !controller.signal.aborted) controller.abort(reason);
     },
   };
+  return lazy;
 }
