@@ -23,13 +23,8 @@ import { startCallObservation } from "../rpc/logging.js";
 import type { RequestObserver } from "../rpc/request-observer.js";
 import { withEmptyMessage } from "./empty-request.js";
 import { withErrorDetail } from "./error-details.js";
-import {
-  isLeanGrpcRequest,
-  type LeanGrpcProcedure,
-  leanGrpcProcedure,
-  readLeanBody,
-  serveLeanGrpc,
-} from "./lean-grpc-unary.js";
+import { readLeanBody } from "./lean-grpc-body.js";
+import { isLeanGrpcRequest, type LeanGrpcProcedure, leanGrpcProcedure, serveLeanGrpc } from "./lean-grpc-unary.js";
 import { NodeRequestHeaders } from "./node-headers.js";
 import { recordingRouter } from "./recording-router.js";
 
