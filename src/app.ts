@@ -28,7 +28,7 @@ import { apiKeyInterceptor, createApiKeyRule } from "./rpc/api-key.js";
 import { describe, errorMapperInterceptor } from "./rpc/error-mapper.js";
 import { loggingInterceptor } from "./rpc/logging.js";
 import { removeProtoAccessor } from "./rpc/proto-accessor.js";
-import { createConnectNodeHandler } from "./server/connect-node-handler.js";
+import { createConnectNodeHandler, kHeadersAccepted } from "./server/connect-node-handler.js";
 import { listenSniffing, type NodeRequestHandler, type SniffingServer } from "./server/protocol-sniffing-server.js";
 import { serverOptions } from "./server/server-options.js";
 import { stytchHttpRoutes } from "./stytch/stytch-routes.js";
@@ -90,7 +90,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const interceptors: Interceptor[] = [
     loggingInterceptor(context.observer),
     errorMapperInterceptor(logger),
-    apiKeyInterceptor(apiKeyRule),
+    apiKeyInterceptor(apiKeyRule, kHeadersAccepted),
   ];
   const connectHandler = createConnectNodeHandler({
     routes: (router: ConnectRouter) => {

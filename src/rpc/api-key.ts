@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Interceptor } from "@connectrpc/connect";
+import type { ContextKey, Interceptor } from "@connectrpc/connect";
 import { MIN_API_KEY_LENGTH } from "../config.js";
 import { InvalidApiKeyError } from "../errors.js";
 
@@ -50,10 +50,12 @@ export function createApiKeyRule(keys: readonly string[], isPublic: (procedure: 
  * Interceptor applying the API key rule. Runs before the handler, so a
  * refused call never reaches the database. The server applies the same rule
  * to the headers before reading a body (see ConnectNodeHandlerOptions.refusedByHeaders),
- * so a caller without a key cannot make it wait for one either.
+ * so a caller without a key cannot make it wait for one either; a call whose
+ * context values hold `accepted` true already passed that check and is not hashed again.
  */
-export function apiKeyInterceptor(rule: ApiKeyRule): Interceptor {
+export function apiKeyInterceptor(rule: ApiKeyRule, accepted?: ContextKey<boolean>): Interceptor {
   return (next) => async (req) => {
+    if (accepted !== undefined && req.contextValues.get(accepted)) return next(req);
     const refusal = rule(`${req.service.typeName}/${req.method.name}`, req.header.get("authorization"));
     if (refusal !== undefined) throw refusal;
     return next(req);

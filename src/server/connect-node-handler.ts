@@ -1,15 +1,17 @@
 import type http from "node:http";
 import type http2 from "node:http2";
+import type { Message } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
   type ConnectRouter,
   type ConnectRouterOptions,
+  type ContextValues,
   createConnectRouter,
   createContextKey,
   createContextValues,
 } from "@connectrpc/connect";
-import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
+import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
   compressionGzip,
@@ -21,6 +23,10 @@ import { startCallObservation } from "../rpc/logging.js";
 import type { RequestObserver } from "../rpc/request-observer.js";
 import { withEmptyMessage } from "./empty-request.js";
 import { withErrorDetail } from "./error-details.js";
+import { readLeanBody } from "./lean-grpc-body.js";
+import { isLeanGrpcRequest, type LeanGrpcProcedure, leanGrpcProcedure, serveLeanGrpc } from "./lean-grpc-unary.js";
+import { NodeRequestHeaders } from "./node-headers.js";
+import { recordingRouter } from "./recording-router.js";
 
 /** Options of createConnectNodeHandler. */
 export interface ConnectNodeHandlerOptions extends ConnectRouterOptions {
@@ -46,6 +52,12 @@ export interface ConnectNodeHandlerOptions extends ConnectRouterOptions {
  */
 export const kConnection = createContextKey<object | undefined>(undefined, { description: "connection" });
 
+/**
+ * True in a call's context values once `refusedByHeaders` has accepted its
+ * headers, so an interceptor applying the same rule need not apply it again.
+ */
+export const kHeadersAccepted = createContextKey<boolean>(false, { description: "headers accepted" });
+
 /** A request handler for Connect, gRPC and gRPC-Web; returns false when no procedure matches the path. */
 export type ConnectNodeHandler = (req: HttpRequest, res: HttpResponse) => boolean;
 
@@ -57,68 +69,167 @@ export type ConnectNodeHandler = (req: HttpRequest, res: HttpResponse) => boolea
  * connect-node would break the keep-alive connection or leave a half-open stream.
  */
 export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): ConnectNodeHandler {
-  const router = createConnectRouter({
-    acceptCompression: [compressionGzip, compressionBrotli],
-    ...options,
-  });
-  options.routes(router);
-  const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
+  const routerOptions = { acceptCompression: [compressionGzip, compressionBrotli], ...options };
+  const recorded = recordingRouter(createConnectRouter(routerOptions), routerOptions);
+  options.routes(recorded.router);
+  const routes = new Map(
+    recorded.router.handlers.map((handler) => {
+      const unary = recorded.unary.get(handler.requestPath);
+      const route: Route = {
+        handler,
+        procedure: `${handler.service.typeName}/${handler.method.name}`,
+        lean: unary === undefined ? undefined : leanGrpcProcedure(unary),
+      };
+      return [handler.requestPath, route];
+    }),
+  );
   return (req, res) => {
-    const handler = handlers.get((req.url ?? "").split("?", 1)[0] ?? "");
-    if (handler === undefined) return false;
-    const procedure = `${handler.service.typeName}/${handler.method.name}`;
+    const url = req.url ?? "";
+    const query = url.indexOf("?");
+    const route = routes.get(query < 0 ? url : url.slice(0, query));
+    if (route === undefined) return false;
     const connection = "stream" in req ? req.stream.session : req.socket;
-    const contentType = req.headers["content-type"] ?? "";
     const requestId = req.headers["x-request-id"];
     const call =
       options.observer &&
-      startCallObservation(options.observer, procedure, typeof requestId === "string" ? requestId : undefined);
-    let universal: UniversalServerRequest;
-    try {
-      universal = universalRequestFromNodeRequest(
-        req as http.IncomingMessage & http2.Http2ServerRequest,
-        res as http.ServerResponse & http2.Http2ServerResponse,
-        undefined,
-        (call?.values ?? createContextValues()).set(kConnection, connection),
-      );
-    } catch {
-      // No authority (an HTTP/1.0 request without Host, an HTTP/2 one without :authority).
-      res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("bad request");
-      call?.finish({ status: 400, error: undefined, contentType });
-      return true;
-    }
+      startCallObservation(options.observer, route.procedure, typeof requestId === "string" ? requestId : undefined);
+    const exchange: Exchange = {
+      route,
+      req,
+      res,
+      values: (call?.values ?? createContextValues()).set(kConnection, connection),
+      status: 0,
+      carried: undefined,
+      // A call that reached the interceptors is already finished; this records one the runtime refused.
+      finish: () => call?.finish({ status: exchange.status, error: exchange.carried, contentType: contentTypeOf(req) }),
+    };
+    // Registered at once, so that a call whose client goes away at any point is still recorded.
+    res.once("close", exchange.finish);
     if (call !== undefined) res.setHeader("x-request-id", call.requestId);
-    universal = { ...universal, body: bodyOf(req) };
-    if (options.refusedByHeaders?.(procedure, universal.header)) {
-      // HTTP/1.1 cannot tell the client to stop sending: a body not all here yet ends the connection.
-      if (!("stream" in req) && !req.complete) res.setHeader("connection", "close");
-      universal = withEmptyMessage(universal);
+    if (route.lean !== undefined && "stream" in req && isLeanGrpcRequest(req)) {
+      const header = new NodeRequestHeaders(req.headers);
+      if (options.refusedByHeaders === undefined || !options.refusedByHeaders(route.procedure, header)) {
+        if (options.refusedByHeaders !== undefined) exchange.values.set(kHeadersAccepted, true);
+        serveLean(options, exchange, route.lean, header);
+        return true;
+      }
     }
-    // A call that reached the interceptors is already finished; these record one the runtime refused.
-    let status = 0;
-    let carried: ConnectError | undefined;
-    const finish = () => call?.finish({ status, error: carried, contentType });
-    res.once("close", finish);
-    handler(universal)
-      .then((uRes) => {
-        status = uRes.status;
-        // An error without a body (such as 415 for an unknown content type) is known now.
-        if (uRes.body === undefined && status !== 200) finish();
-        return universalResponseToNodeResponse(
-          withErrorDetail(uRes, contentType, (err) => {
-            carried = err;
-            finish();
-          }),
-          res as http.ServerResponse & http2.Http2ServerResponse,
-        );
-      })
-      .catch((err: unknown) => {
-        const connectErr = ConnectError.from(err);
-        carried ??= connectErr;
-        if (connectErr.code !== Code.Aborted) options.onError(procedure, err);
-      });
+    serve(options, exchange, bodyOf(req));
     return true;
   };
+}
+
+/** A Connect procedure: its universal handler and, for a unary one, its lean gRPC path. */
+interface Route {
+  readonly handler: UniversalHandler;
+  readonly procedure: string;
+  readonly lean: LeanGrpcProcedure | undefined;
+}
+
+/** One call being served, and how its response ended so far (for the observation the runtime may have to finish). */
+interface Exchange {
+  readonly route: Route;
+  readonly req: HttpRequest;
+  readonly res: HttpResponse;
+  readonly values: ContextValues;
+  status: number;
+  carried: ConnectError | undefined;
+  readonly finish: () => void;
+}
+
+function contentTypeOf(req: HttpRequest): string {
+  return req.headers["content-type"] ?? "";
+}
+
+/** Serves a call on the lean gRPC path, handing it to Connect's handler when its body is not one plain message. */
+function serveLean(
+  options: ConnectNodeHandlerOptions,
+  exchange: Exchange,
+  lean: LeanGrpcProcedure,
+  header: Headers,
+): void {
+  const req = exchange.req as http2.Http2ServerRequest;
+  void (async () => {
+    const body = await readLeanBody(req, lean.registration.options.readMaxBytes);
+    let message: Message | undefined;
+    if (body.payload !== undefined) {
+      try {
+        message = lean.input.parse(body.payload);
+      } catch {
+        // Connect's handler reports it, in its own words.
+      }
+    }
+    if (message === undefined) return serve(options, exchange, replay(body.read, req));
+    await serveLeanGrpc({
+      procedure: lean,
+      req,
+      res: exchange.res as http2.Http2ServerResponse,
+      header,
+      values: exchange.values,
+      message,
+      onRespond: (status) => {
+        exchange.status = status;
+      },
+      onError: (err) => {
+        exchange.carried = err;
+        exchange.finish();
+      },
+    });
+  })().catch((err: unknown) => failed(options, exchange, err));
+}
+
+/** Serves a call through Connect's handler for its protocol, the request body being `body`. */
+function serve(options: ConnectNodeHandlerOptions, exchange: Exchange, body: AsyncIterable<Uint8Array>): void {
+  const { route, req, res } = exchange;
+  let universal: UniversalServerRequest;
+  try {
+    universal = universalRequestFromNodeRequest(
+      req as http.IncomingMessage & http2.Http2ServerRequest,
+      res as http.ServerResponse & http2.Http2ServerResponse,
+      undefined,
+      exchange.values,
+    );
+  } catch {
+    // No authority (an HTTP/1.0 request without Host, an HTTP/2 one without :authority).
+    exchange.status = 400;
+    res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("bad request");
+    exchange.finish();
+    return;
+  }
+  universal = { ...universal, body };
+  if (options.refusedByHeaders?.(route.procedure, universal.header)) {
+    // HTTP/1.1 cannot tell the client to stop sending: a body not all here yet ends the connection.
+    if (!("stream" in req) && !req.complete) res.setHeader("connection", "close");
+    universal = withEmptyMessage(universal);
+  } else if (options.refusedByHeaders !== undefined) exchange.values.set(kHeadersAccepted, true);
+  route
+    .handler(universal)
+    .then((uRes) => {
+      exchange.status = uRes.status;
+      // An error without a body (such as 415 for an unknown content type) is known now.
+      if (uRes.body === undefined && uRes.status !== 200) exchange.finish();
+      return universalResponseToNodeResponse(
+        withErrorDetail(uRes, contentTypeOf(req), (err) => {
+          exchange.carried = err;
+          exchange.finish();
+        }),
+        res as http.ServerResponse & http2.Http2ServerResponse,
+      );
+    })
+    .catch((err: unknown) => failed(options, exchange, err));
+}
+
+/** A response that could not be written (or a handler failure past the runtime): reported unless the client went away. */
+function failed(options: ConnectNodeHandlerOptions, exchange: Exchange, err: unknown): void {
+  const connectErr = ConnectError.from(err);
+  exchange.carried ??= connectErr;
+  if (connectErr.code !== Code.Aborted) options.onError(exchange.route.procedure, err);
+}
+
+/** The chunks the lean path read, then the rest of the request body. */
+async function* replay(read: readonly Uint8Array[], req: HttpRequest): AsyncGenerator<Uint8Array> {
+  yield* read;
+  yield* bodyOf(req);
 }
 
 /** The request body as chunks. Stopping early leaves the request alone (connect-node would destroy it). */

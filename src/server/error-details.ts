@@ -41,7 +41,8 @@ export function withErrorDetail(
   return { ...res, body: connectErrorWithDetail(res.body, res.header, onError) };
 }
 
-function addDetailToTrailer(trailer: Headers, onError: (err: ConnectError) => void): void {
+/** Adds the ErrorDetail with its reason to a gRPC trailer carrying a runtime error without one; `onError` sees the error. */
+export function addDetailToTrailer(trailer: Headers, onError: (err: ConnectError) => void): void {
   const err = findTrailerError(trailer);
   if (err === undefined) return;
   onError(err);
