@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second of /proc (USER_HZ; 100 on Linux). */
 const TICKS_PER_SECOND = 100;
@@ -13,6 +13,22 @@ export function processCpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** `pid` and its direct children (a WORKERS > 1 server's workers), read from /proc. */
+export function processTree(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // The parent pid is the second field after the parenthesised command name.
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) children.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return [pid, ...children];
 }
 
 /** Busy CPU seconds of the whole machine so far (all cores; everything but idle and iowait). */

@@ -34,13 +34,15 @@ export type LoadCommand =
       readonly jwts: string[];
       /** The token of the one session every hot-patch call patches. */
       readonly hotToken: string;
+      /** h2c connections the raw client spreads its calls over (so WORKERS > 1 shares the load). */
+      readonly connections: number;
     }
   | { readonly type: "run"; readonly op: Operation; readonly seconds: number; readonly concurrency: number };
 
 type Call = (i: number) => Promise<unknown>;
 
 let calls: Record<Operation, Call> | undefined;
-let session: http2.ClientHttp2Session | undefined;
+let sessions: http2.ClientHttp2Session[] = [];
 
 /** A gRPC unary call over one h2c session: length-prefixed request, grpc-status checked. */
 function rawUnary(s: http2.ClientHttp2Session, path: string, apiKey: string) {
@@ -89,12 +91,21 @@ function rawCalls(
   tokens: string[],
   jwts: string[],
   hotToken: string,
+  connections: number,
 ): Record<Operation, Call> {
-  session = http2.connect(`http://127.0.0.1:${port}`);
-  session.on("error", () => {});
+  sessions = Array.from({ length: Math.max(1, connections) }, () => {
+    const s = http2.connect(`http://127.0.0.1:${port}`);
+    s.on("error", () => {});
+    return s;
+  });
   const base = "/tessera.sessions.v1.SessionService/";
-  const createCall = rawUnary(session, `${base}CreateSession`, apiKey);
-  const authCall = rawUnary(session, `${base}AuthenticateSession`, apiKey);
+  const creates = sessions.map((s) => rawUnary(s, `${base}CreateSession`, apiKey));
+  const auths = sessions.map((s) => rawUnary(s, `${base}AuthenticateSession`, apiKey));
+  let next = 0;
+  // Calls go round the connections in turn.
+  const pick = <T>(of: T[]): T => of[next++ % of.length] as T;
+  const createCall = (body: Uint8Array) => pick(creates)(body);
+  const authCall = (body: Uint8Array) => pick(auths)(body);
   const checked = (body: Buffer, i: number, kind: "create" | "auth") => {
     if (i % 16 !== 0) return;
     const jwt =
@@ -174,8 +185,10 @@ process.on("message", (raw) => {
   const command = raw as LoadCommand;
   const send = (m: unknown) => process.send?.(m);
   if (command.type === "init") {
-    const build = command.client === "connect" ? connectCalls : rawCalls;
-    calls = build(command.port, command.apiKey, command.tokens, command.jwts, command.hotToken);
+    calls =
+      command.client === "connect"
+        ? connectCalls(command.port, command.apiKey, command.tokens, command.jwts, command.hotToken)
+        : rawCalls(command.port, command.apiKey, command.tokens, command.jwts, command.hotToken, command.connections);
     send({ type: "ready" });
     return;
   }
@@ -188,6 +201,6 @@ process.on("message", (raw) => {
 });
 
 process.on("disconnect", () => {
-  session?.close();
+  for (const s of sessions) s.close();
   process.exit(0);
 });

@@ -13,7 +13,9 @@
  * loader, as `npm run dev`), --log-level=L (server, info), --server-node-options="…",
  * --pg-socket=DIR (server and floor connect through PostgreSQL's Unix socket in DIR),
  * --scale (also with 1,000,000 sessions), --soak=SECONDS, --cpu-prof (server
- * profile into bench/profiles/), --touch-interval=N (SESSION_TOUCH_INTERVAL_SECONDS
+ * profile into bench/profiles/), --workers=N (WORKERS for the server; its CPU and RSS
+ * then sum the primary and its workers), --connections=N (h2c connections of the raw
+ * client; the cluster hands whole connections to workers), --touch-interval=N (SESSION_TOUCH_INTERVAL_SECONDS
  * of the server and the floor; unset: the server's default).
  */
 import { type ChildProcess, fork, spawn, spawnSync } from "node:child_process";
@@ -34,7 +36,7 @@ import { MAX_CREDENTIAL_LENGTH } from "../src/sessions/session-input.js";
 import { createClaimTemplates } from "../src/templates/claim-templates.js";
 import { jwtLengthCheck } from "../src/tokens/jwt-length.js";
 import { createSessionJwts } from "../src/tokens/session-jwt.js";
-import { type CpuSample, coresBetween, sampleCpu } from "./cpu.js";
+import { type CpuSample, coresBetween, processTree, sampleCpu } from "./cpu.js";
 import type { LoadCommand } from "./load-generator.js";
 import { HOT_PATCH_KEYS, type Operation, patchOf } from "./operations.js";
 import { measure, type RunStats, row } from "./stats.js";
@@ -54,6 +56,8 @@ const ONLY = args.get("only")?.split(",");
 const LOG_LEVEL = args.get("log-level") ?? "info";
 const PG_SOCKET = args.get("pg-socket");
 const TOUCH_INTERVAL = args.get("touch-interval");
+const WORKERS = Number(args.get("workers") ?? 1);
+const CONNECTIONS = Number(args.get("connections") ?? 1);
 /** The floor's touch interval: the one given, or the server's default. */
 const FLOOR_TOUCH_INTERVAL = parseConfig(
   TOUCH_INTERVAL === undefined ? {} : { SESSION_TOUCH_INTERVAL_SECONDS: TOUCH_INTERVAL },
@@ -93,9 +97,20 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** RSS of `pid` and its children (the workers, with WORKERS > 1), in MiB. */
+function treeRssMiB(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + rssMiB(p), 0);
+}
+
 function rssMiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Math.round(Number(match?.[1]) / 1024);
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return 0;
+  }
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return Math.round(Number(match?.[1] ?? 0) / 1024);
 }
 
 /** The load generator process, driven one phase at a time. */
@@ -178,6 +193,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: LOG_LEVEL,
         SWEEP_INTERVAL_SECONDS: "0",
         ...(TOUCH_INTERVAL === undefined ? {} : { SESSION_TOUCH_INTERVAL_SECONDS: TOUCH_INTERVAL }),
+        WORKERS: String(WORKERS),
       },
       // One JSON line per RPC goes to a real file, as it would to a log collector.
       stdio: ["ignore", logFd, "inherit"],
@@ -293,6 +309,7 @@ async function main(): Promise<void> {
       tokens,
       jwts: jwtsIssued,
       hotToken: hotRpc.sessionToken as string,
+      connections: CONNECTIONS,
     });
     const loadPid = load.child.pid as number;
     const pgPids = async () =>
@@ -300,7 +317,7 @@ async function main(): Promise<void> {
         (r) => r.pid,
       );
     const sample = async (): Promise<CpuSample> =>
-      sampleCpu({ server: [serverPid], postgres: await pgPids(), client: [loadPid], floor: [process.pid] });
+      sampleCpu({ server: processTree(serverPid), postgres: await pgPids(), client: [loadPid], floor: [process.pid] });
     /** Runs `work`, sampling CPU when its measured window opens and when it ends. */
     const phase = async (work: (onMeasuring: () => void) => Promise<RunStats | undefined>): Promise<Phase> => {
       let start: Promise<CpuSample> | undefined;
@@ -341,7 +358,7 @@ async function main(): Promise<void> {
         hotSent.rpc += r.stats.attempted;
         hotStatements = (statements - statementsBefore) / f.stats.attempted;
       }
-      results.push({ name: names[op], rpc: r, floor: f, statements: stmts[op], rss: rssMiB(serverPid) });
+      results.push({ name: names[op], rpc: r, floor: f, statements: stmts[op], rss: treeRssMiB(serverPid) });
       process.stderr.write(`done: ${names[op]}\n`);
     }
     const published = ((await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: JWK[] }).keys;
@@ -355,7 +372,7 @@ async function main(): Promise<void> {
         onMeasuring,
       ),
     );
-    results.push({ name: "Local JWT verify (jose, JWKS)", rpc: verify, rss: rssMiB(serverPid) });
+    results.push({ name: "Local JWT verify (jose, JWKS)", rpc: verify, rss: treeRssMiB(serverPid) });
 
     // Every hot patch must have landed: all keys present, one claims_version step per patch sent.
     const hotChecks: string[] = [];
@@ -387,7 +404,7 @@ async function main(): Promise<void> {
     const w = [30, 8, 8, 8, 8, 6, 6, 8];
     const pct = (cores: number) => `${(cores * 100).toFixed(0)}%`;
     const lines = [
-      `Tessera bench: ${CORES} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${CONCURRENCY} concurrent streams on one h2c connection (${CLIENT} client in its own process), pool ${POOL}${PG_SOCKET === undefined ? " over TCP" : ` over the Unix socket in ${PG_SOCKET}`}, server log level ${LOG_LEVEL}${SERVER_NODE_OPTIONS.length > 0 ? ` and ${SERVER_NODE_OPTIONS.join(" ")}` : ""}, ${SECONDS} s per run, ${SESSIONS} sessions, touch interval ${FLOOR_TOUCH_INTERVAL} s; load average at start ${os.loadavg()[0]?.toFixed(2)}`,
+      `Tessera bench: ${CORES} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ${CONCURRENCY} concurrent streams on ${CONNECTIONS === 1 || CLIENT === "connect" ? "one h2c connection" : `${CONNECTIONS} h2c connections`} (${CLIENT} client in its own process), ${WORKERS === 1 ? "one server process" : `WORKERS=${WORKERS}`}, pool ${POOL}${WORKERS === 1 ? "" : " per worker"}${PG_SOCKET === undefined ? " over TCP" : ` over the Unix socket in ${PG_SOCKET}`}, server log level ${LOG_LEVEL}${SERVER_NODE_OPTIONS.length > 0 ? ` and ${SERVER_NODE_OPTIONS.join(" ")}` : ""}, ${SECONDS} s per run, ${SESSIONS} sessions, touch interval ${FLOOR_TOUCH_INTERVAL} s; load average at start ${os.loadavg()[0]?.toFixed(2)}`,
       "",
       row(["operation", "calls/s", "p50 ms", "p99 ms", "floor/s", "ratio", "stmts", "RSS MiB"], w),
       ...results.map(({ name, rpc, floor: f, statements: s, rss }) =>
@@ -445,7 +462,7 @@ async function main(): Promise<void> {
           `  ${name}: server ${server.toFixed(0)} µs vs floor ${floorUs.toFixed(0)} µs = ${(server / floorUs).toFixed(2)}x; PostgreSQL ${pgRpc.toFixed(0)} vs ${pgFloor.toFixed(0)} µs`,
         ];
       }),
-      `server (${SERVER === "dist" ? "node dist/src/main.js" : "node --import tsx src/main.ts"}): ready ${readyMs.toFixed(0)} ms after spawn; RSS after load ${rssMiB(serverPid)} MiB`,
+      `server (${SERVER === "dist" ? "node dist/src/main.js" : "node --import tsx src/main.ts"}): ready ${readyMs.toFixed(0)} ms after spawn; RSS after load ${treeRssMiB(serverPid)} MiB`,
       ...hotChecks,
       `errors: ${results.map((r) => `${r.name}=${r.rpc.stats.errors}${r.floor ? `/${r.floor.stats.errors}` : ""}${r.rpc.stats.firstError ? ` (${r.rpc.stats.firstError})` : ""}`).join(", ")}`,
       "stmts = statements sent to PostgreSQL per call (the floor runs the same service code; BEGIN and COMMIT count)",
@@ -471,11 +488,11 @@ async function main(): Promise<void> {
 
     if (args.has("soak")) {
       const soakSeconds = Number(args.get("soak") === "true" ? 300 : args.get("soak"));
-      const samples: number[] = [rssMiB(serverPid)];
-      const sampler = setInterval(() => samples.push(rssMiB(serverPid)), 15_000);
+      const samples: number[] = [treeRssMiB(serverPid)];
+      const sampler = setInterval(() => samples.push(treeRssMiB(serverPid)), 15_000);
       const soak = await rpcPhase("mixed", soakSeconds);
       clearInterval(sampler);
-      samples.push(rssMiB(serverPid));
+      samples.push(treeRssMiB(serverPid));
       lines.push(
         `soak ${soakSeconds} s of mixed authenticate (${soak.stats.perSecond.toFixed(0)} calls/s, p99 ${soak.stats.p99Ms.toFixed(2)} ms, ${soak.stats.errors} errors): server RSS MiB every 15 s: ${samples.join(" ")}`,
       );
