@@ -4,6 +4,7 @@ import type { Logger } from "../logger.js";
 import type { WatchLimits } from "../ops/watch-limits.js";
 import type { ChangeEvent, EventPosition, EventType } from "./event.js";
 import { readEvents } from "./event.repository.js";
+import { createWakeSignal } from "./wake-signal.js";
 
 /** The NOTIFY channel the session_events trigger signals (see the session-events migration). */
 export const EVENTS_CHANNEL = "tessera_events";
@@ -64,30 +65,10 @@ export interface EventFeed {
 
 /** Builds the feed. Wake-ups are only hints: every watch re-reads the outbox, so a lost NOTIFY costs a poll interval. */
 export function createEventFeed(options: EventFeedOptions): EventFeed {
-  const waiters = new Set<() => void>();
+  const wakes = createWakeSignal();
   const closed = new AbortController();
   let stopListening: (() => Promise<void>) | undefined;
-
-  const wakeAll = () => {
-    for (const wake of [...waiters]) wake();
-  };
-
-  /** Resolves on the next NOTIFY (true), after `ms` or when `signal` aborts (false), whichever comes first. */
-  function nextWake(ms: number, signal: AbortSignal): Promise<boolean> {
-    return new Promise((resolve) => {
-      const finish = (notified: boolean) => {
-        clearTimeout(timer);
-        waiters.delete(onNotify);
-        signal.removeEventListener("abort", onAbort);
-        resolve(notified);
-      };
-      const onNotify = () => finish(true);
-      const onAbort = () => finish(false);
-      const timer = setTimeout(onAbort, ms);
-      waiters.add(onNotify);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-  }
+  const wakeAll = () => wakes.wake();
 
   async function* run(
     after: EventPosition | undefined,
@@ -115,7 +96,7 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       }
       const wait = retries > 0 ? NOTIFIED_RETRY_MS : options.pollIntervalMs;
       retries = Math.max(0, retries - 1);
-      if (await nextWake(Math.min(wait, options.heartbeatMs - quiet), signal)) retries = NOTIFIED_RETRIES;
+      if (await wakes.sleep(Math.min(wait, options.heartbeatMs - quiet), signal)) retries = NOTIFIED_RETRIES;
     }
   }
 

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { EVENTS_CHANNEL } from "../events/event-feed.js";
+import { createWakeSignal } from "../events/wake-signal.js";
 import type { Logger } from "../logger.js";
 import { describe } from "../rpc/error-mapper.js";
 import { createConcurrencyLimit } from "./concurrency-limit.js";
 import { type DeliveryLoopDeps, runDeliveryLoop } from "./delivery-loop.js";
-import { createWakeSignal } from "./wake-signal.js";
 import { releaseLeases, takeLeases } from "./webhook-endpoint.repository.js";
 
 /** Options of createWebhookDispatcher; the loop dependencies it builds itself are left out. */
