@@ -104,6 +104,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     },
     interceptors,
     readMaxBytes: config.maxRequestBytes,
+    onLeanCall: () => context.metrics.leanCall(),
     refusedByHeaders: (procedure, header) => apiKeyRule(procedure, header.get("authorization")) !== undefined,
     onError: (procedure, err) => logger.warn({ procedure, err: describe(err) }, "rpc response not delivered"),
     observer: context.observer,

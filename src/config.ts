@@ -112,6 +112,8 @@ export interface Config {
   readonly workers: number;
   /** Most claims writes of one session (arriving while one is in flight) applied with one statement. */
   readonly patchBatchMax: number;
+  /** Most claims writes of one session waiting for its write in flight (per process); more are refused. */
+  readonly patchQueueMax: number;
   /** An authenticate without a patch or extension writes last_accessed_at at most once per this many seconds (0: always). */
   readonly sessionTouchIntervalSeconds: number;
   /** Most registered webhook endpoints; creating one more is refused. */
@@ -261,6 +263,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     eventsWatchesPerConnection: int("EVENTS_WATCHES_PER_CONNECTION", 4, 1, 10_000),
     workers: int("WORKERS", 1, 1, 64),
     patchBatchMax: int("PATCH_BATCH_MAX", 64, 1, 1_000),
+    patchQueueMax: int("PATCH_QUEUE_MAX", 1_024, 1, 100_000),
     sessionTouchIntervalSeconds: int("SESSION_TOUCH_INTERVAL_SECONDS", 0, 0, 3_600),
     webhookMaxEndpoints: int("WEBHOOK_MAX_ENDPOINTS", 50, 1, 10_000),
     webhookTimeoutMs: int("WEBHOOK_TIMEOUT_MS", 10_000, 10, 120_000),

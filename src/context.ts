@@ -162,6 +162,7 @@ export async function createContext(config: Config, overrides: ContextOverrides 
         defaultRole: config.rbacDefaultRole,
         jwtTtlSeconds: config.jwtTtlSeconds,
         patchBatchMax: config.patchBatchMax,
+        patchQueueMax: config.patchQueueMax,
         touchIntervalSeconds: config.sessionTouchIntervalSeconds,
       }),
       metrics,

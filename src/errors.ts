@@ -42,6 +42,7 @@ export type ErrorReason =
   | "SESSION_LIMIT_REACHED"
   | "KEY_ROTATION_TOO_SOON"
   | "TOO_MANY_WATCHES"
+  | "TOO_MANY_PENDING_WRITES"
   | "SESSION_NOT_FOUND"
   | "SERVICE_NOT_FOUND"
   | "INVALID_SESSION_JWT"
@@ -57,8 +58,6 @@ export type ErrorReason =
   | "METADATA_TOO_LARGE"
   | "METADATA_TOO_MANY_KEYS"
   | "UNSUPPORTED_USER_FIELD"
-  | "INVALID_PAGE_TOKEN"
-  | "INVALID_PAGE_SIZE"
   | "INVALID_RBAC_POLICY"
   | "RBAC_POLICY_TOO_LARGE"
   | "PERMISSION_DENIED"
@@ -417,6 +416,20 @@ export class SessionClaimsTooLargeError extends TesseraError {
       "CLAIMS_TOO_LARGE",
       `the change would make the custom claims of session ${sessionIds.join(", ")} ${size} bytes, over the limit of ${limit} bytes`,
       { session_ids: sessionIds.join(","), size: String(size), limit: String(limit) },
+    );
+  }
+}
+
+/** A session already has PATCH_QUEUE_MAX claims writes waiting in this process: refused before it queues. */
+export class TooManyPendingWritesError extends TesseraError {
+  constructor(limit: number) {
+    super(
+      "resource_exhausted",
+      "TOO_MANY_PENDING_WRITES",
+      `too many claims writes of this session waiting (limit ${limit})`,
+      {
+        limit: String(limit),
+      },
     );
   }
 }

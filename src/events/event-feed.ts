@@ -83,6 +83,8 @@ export function createEventFeed(options: EventFeedOptions): EventFeed {
       const events = await readEvents(options.db, position, options.batchSize, types);
       const last = events.at(-1);
       if (last !== undefined) {
+        // Found: no quick re-reads until the next NOTIFY.
+        retries = 0;
         position = last.position;
         lastSent = Date.now();
         yield { events, position };

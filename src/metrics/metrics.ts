@@ -11,6 +11,8 @@ export interface Metrics {
   claimsRejected(reason: string): void;
   /** Counts a created session. */
   sessionCreated(): void;
+  /** Counts a call served by the lean gRPC unary path (src/server/lean-grpc-unary.ts). */
+  leanCall(): void;
   /** Counts a revoked session. */
   sessionRevoked(): void;
   /** Tracks open client connections. */
@@ -47,6 +49,11 @@ export function createMetrics(poolStats: () => PoolStats): Metrics {
   const created = new Counter({
     name: "tessera_sessions_created_total",
     help: "Sessions created.",
+    registers: [registry],
+  });
+  const lean = new Counter({
+    name: "tessera_rpc_lean_calls_total",
+    help: "RPCs served by the lean gRPC unary path (the rest go through Connect's handler).",
     registers: [registry],
   });
   const revoked = new Counter({
@@ -106,6 +113,7 @@ export function createMetrics(poolStats: () => PoolStats): Metrics {
     },
     claimsRejected: (reason) => claimsRejected.inc({ reason }),
     sessionCreated: () => created.inc(),
+    leanCall: () => lean.inc(),
     sessionRevoked: () => revoked.inc(),
     connectionOpened: () => connectionsOpen.inc(),
     connectionClosed: () => connectionsOpen.dec(),

@@ -44,6 +44,8 @@ export interface ConnectNodeHandlerOptions extends ConnectRouterOptions {
    * before any interceptor runs is logged and counted like any other.
    */
   readonly observer?: RequestObserver;
+  /** Called for each call the lean gRPC path serves (a metric). */
+  readonly onLeanCall?: () => void;
 }
 
 /**
@@ -160,6 +162,7 @@ function serveLean(
       }
     }
     if (message === undefined) return serve(options, exchange, replay(body.read, req));
+    options.onLeanCall?.();
     await serveLeanGrpc({
       procedure: lean,
       req,

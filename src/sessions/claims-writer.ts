@@ -10,7 +10,7 @@ import type { Kysely } from "kysely";
 import type { ClaimsPolicy, JsonObject } from "../claims/index.js";
 import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
-import { PermissionDeniedError, SessionNotFoundError } from "../errors.js";
+import { PermissionDeniedError, SessionNotFoundError, TooManyPendingWritesError } from "../errors.js";
 import { checkPermission } from "../rbac/permission-check.js";
 import type { AuthorizationVerdict } from "../rbac/rbac-policy.js";
 import * as rbacRepo from "../rbac/rbac-policy.repository.js";
@@ -23,8 +23,6 @@ import { createGroupCommit, type Outcome } from "./group-commit.js";
 import { extendedExpiry, isActive, type Session } from "./session.js";
 import * as repo from "./session.repository.js";
 import { sessionView } from "./session-view.js";
-
-export type { ClaimsCall } from "./claims-batch.js";
 
 /** A claims write as its caller sees it. */
 export interface ClaimsWritten {
@@ -52,6 +50,8 @@ export interface ClaimsWriterDeps {
   readonly checkJwt: (session: Session) => void;
   /** Most calls of one session written together (PATCH_BATCH_MAX). */
   readonly batchMax: number;
+  /** Most calls of one session waiting for its write in flight (PATCH_QUEUE_MAX); more are refused. */
+  readonly queueMax: number;
 }
 
 type StateOf = (state: CallState) => { stored: repo.StoredSession; claims: JsonObject | undefined };
@@ -59,7 +59,11 @@ type StateOf = (state: CallState) => { stored: repo.StoredSession; claims: JsonO
 /** Builds the claims writer. */
 export function createClaimsWriter(deps: ClaimsWriterDeps): ClaimsWriter {
   const { db, clock, claimsPolicy, templates, defaultRole, checkJwt } = deps;
-  const lanes = createGroupCommit<ClaimsCall, ClaimsWritten>(deps.batchMax);
+  const lanes = createGroupCommit<ClaimsCall, ClaimsWritten>(
+    deps.batchMax,
+    deps.queueMax,
+    () => new TooManyPendingWritesError(deps.queueMax),
+  );
 
   /** The calls applied to `session` (with `user`, under `policy`): each call's outcome and the state to write. */
   async function plan(

@@ -23,8 +23,15 @@ interface Waiting<I, O> {
   readonly reject: (error: unknown) => void;
 }
 
-/** Per-key group commit taking at most `maxBatch` items per run. */
-export function createGroupCommit<I, O>(maxBatch: number): GroupCommit<I, O> {
+/**
+ * Per-key group commit taking at most `maxBatch` items per run; an item that
+ * finds `maxWaiting` items of its key already waiting is refused with `full()`.
+ */
+export function createGroupCommit<I, O>(
+  maxBatch: number,
+  maxWaiting = Number.POSITIVE_INFINITY,
+  full: () => unknown = () => new RangeError("group commit: too many items waiting"),
+): GroupCommit<I, O> {
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError("maxBatch must be a positive integer");
   const lanes = new Map<string, Waiting<I, O>[]>();
 
@@ -52,6 +59,10 @@ export function createGroupCommit<I, O>(maxBatch: number): GroupCommit<I, O> {
       return new Promise<O>((resolve, reject) => {
         const queued = lanes.get(key);
         if (queued !== undefined) {
+          if (queued.length >= maxWaiting) {
+            reject(full());
+            return;
+          }
           queued.push({ item, resolve, reject });
           return;
         }

@@ -409,17 +409,6 @@ export async function revokeAllOfUser(db: Db, userId: string, now: Date, denyWin
   return Number(result.rows[0]?.count ?? 0);
 }
 
-/** Reads a session by key whatever its state (for tests and admin use). */
-export async function findAny(db: Db, key: SessionKey): Promise<StoredSession | undefined> {
-  const row = await db
-    .selectFrom("sessions")
-    .selectAll()
-    .select([USER_RECORD, TEMPLATE_VERSION])
-    .where(...keyFilter(key))
-    .executeTakeFirst();
-  return row && toStoredSession(row);
-}
-
 /**
  * Deletes up to `limit` sessions that expired before `expiredBefore` or were
  * revoked before `revokedBefore`, with an expired event (in the same

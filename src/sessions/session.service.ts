@@ -122,6 +122,8 @@ export interface SessionsDeps {
   readonly jwtTtlSeconds?: number;
   /** Most claims writes of one session applied with one statement (PATCH_BATCH_MAX); 64 when unset. */
   readonly patchBatchMax?: number;
+  /** Most claims writes of one session waiting in this process (PATCH_QUEUE_MAX); default DEFAULT_PATCH_QUEUE_MAX. */
+  readonly patchQueueMax?: number;
   /**
    * SESSION_TOUCH_INTERVAL_SECONDS: an authenticate without a patch or an extension writes last_accessed_at
    * only when it is older than this; 0 (the default here) writes it on every call.
@@ -131,6 +133,7 @@ export interface SessionsDeps {
 
 /** PATCH_BATCH_MAX's default (src/config.ts). */
 const DEFAULT_PATCH_BATCH_MAX = 64;
+const DEFAULT_PATCH_QUEUE_MAX = 1_024;
 
 /** The largest JWT_TTL_SECONDS (src/config.ts): a safe bound on JWT lifetimes when none is given. */
 const MAX_JWT_TTL_SECONDS = 86_400;
@@ -154,6 +157,7 @@ export function createSessions(deps: SessionsDeps): Sessions {
     defaultRole,
     checkJwt: checkJwtLength,
     batchMax: deps.patchBatchMax ?? DEFAULT_PATCH_BATCH_MAX,
+    queueMax: deps.patchQueueMax ?? DEFAULT_PATCH_QUEUE_MAX,
   });
 
   /**
@@ -188,9 +192,9 @@ export function createSessions(deps: SessionsDeps): Sessions {
   async function nextClaims(
     current: repo.StoredSession,
     patch: JsonObject,
-    user: User | undefined,
     executor: Kysely<DatabaseSchema>,
   ): Promise<{ overlay: ClaimsOverlay; claimsVersion: bigint }> {
+    const { user } = current;
     const base = await templates.baseFor(current.userId, user, current.templateVersion, executor);
     const { overlay, claims } = patchSessionOverlay(base, current.overlay, patch, claimsPolicy);
     const claimsVersion = current.claimsVersion + 1n;
@@ -322,25 +326,24 @@ export function createSessions(deps: SessionsDeps): Sessions {
         const changes = await Promise.all(
           sessions.map(async (current) => ({
             current,
-            claims: await nextClaims({ ...current, user, templateVersion }, patch, user, trx),
+            claims: await nextClaims({ ...current, user, templateVersion }, patch, trx),
           })),
         );
         const out: repo.StoredSession[] = [];
         for (const { current, claims } of changes) {
-          await eventRepo.insertEvent(trx, {
-            time: clock(),
-            type: "session_claims_changed",
-            sessionId: current.id,
-            userId: current.userId,
-            claimsVersion: claims.claimsVersion,
-          });
           out.push(
-            await repo.writeLocked(trx, current.id, {
-              lastAccessedAt: current.lastAccessedAt,
-              expiresAt: current.expiresAt,
-              overlay: claims.overlay,
-              claimsVersion: claims.claimsVersion,
-            }),
+            await repo.writeLocked(
+              trx,
+              current.id,
+              {
+                lastAccessedAt: current.lastAccessedAt,
+                expiresAt: current.expiresAt,
+                overlay: claims.overlay,
+                claimsVersion: claims.claimsVersion,
+              },
+              // The claims-changed event is written by the same statement.
+              { at: clock(), after: current.claimsVersion },
+            ),
           );
         }
         return out;

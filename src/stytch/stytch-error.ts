@@ -58,6 +58,7 @@ const BY_REASON: Readonly<Record<ErrorReason, readonly [number, string]>> = {
   SESSION_JWT_TOO_LARGE: [400, "session_jwt_too_large"],
   SESSION_LIMIT_REACHED: [429, "session_limit_reached"],
   TOO_MANY_WATCHES: [429, "too_many_requests"],
+  TOO_MANY_PENDING_WRITES: [429, "too_many_requests"],
   KEY_ROTATION_TOO_SOON: [429, "key_rotation_too_soon"],
   SESSION_NOT_FOUND: [404, "session_not_found"],
   INVALID_SESSION_JWT: [401, "unable_to_parse_session_jwt"],

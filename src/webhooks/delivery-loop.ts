@@ -10,7 +10,6 @@ import { describe } from "../rpc/error-mapper.js";
 import type { ConcurrencyLimit } from "./concurrency-limit.js";
 import { comparePositions } from "./event-position.js";
 import { type BackoffPolicy, retryDelayMs } from "./webhook-backoff.js";
-import type { DeliveryTarget } from "./webhook-endpoint.js";
 import { advanceCursor, recordFailure, selectFeedHead, selectTarget } from "./webhook-endpoint.repository.js";
 import { signWebhook } from "./webhook-message.js";
 import type { WebhookMetrics } from "./webhook-metrics.js";
@@ -37,9 +36,12 @@ export interface DeliveryLoopDeps {
 }
 
 /** What a loop does after a step: stop (endpoint gone, disabled, lease lost, shutdown) or sleep a while. */
-type Next = { readonly stop: true } | { readonly sleepMs: number; readonly wakeable: boolean };
+type Next =
+  | { readonly stop: true }
+  | { readonly sleepMs: number; readonly wakeable: boolean; readonly delivered?: boolean };
 
 const STOP: Next = { stop: true };
+const AGAIN: Next = { sleepMs: 0, wakeable: false };
 
 /** After a NOTIFY, how often and how many times a caught-up loop re-reads before falling back to the poll interval. */
 const NOTIFIED_RETRY_MS = 50;
@@ -61,12 +63,18 @@ export async function runDeliveryLoop(id: string, deps: DeliveryLoopDeps, signal
       next = await step(id, deps, state, signal);
     } catch (err) {
       if (signal.aborted) return;
-      // Swept between the horizon check and the read: the next step jumps the gap.
-      if (err instanceof EventCursorExpiredError) continue;
-      deps.logger.warn({ endpoint: id, err: describe(err) }, "webhook delivery step failed; retrying");
       next = { sleepMs: deps.pollIntervalMs, wakeable: false };
+      try {
+        // Events after the cursor were swept before they were delivered: jump to the horizon.
+        if (err instanceof EventCursorExpiredError) next = (await jumpSweptGap(id, deps)) ? AGAIN : STOP;
+        else deps.logger.warn({ endpoint: id, err: describe(err) }, "webhook delivery step failed; retrying");
+      } catch (jumpErr) {
+        deps.logger.warn({ endpoint: id, err: describe(jumpErr) }, "webhook delivery step failed; retrying");
+      }
     }
     if ("stop" in next) return;
+    // Found what it was woken for: no quick re-reads until the next NOTIFY.
+    if (next.delivered === true) retries = 0;
     if (!next.wakeable) {
       if (next.sleepMs > 0) await sleep(next.sleepMs, signal);
       continue;
@@ -96,9 +104,7 @@ async function step(id: string, deps: DeliveryLoopDeps, state: LoopState, signal
   if (state.undelivered !== undefined) deps.metrics.lag(id, (Date.now() - state.undelivered.getTime()) / 1_000);
   // Re-read at least every poll interval: an UpdateWebhookEndpoint makes a pending retry due at once.
   if (target.waitMs > 0) return { sleepMs: Math.min(target.waitMs, deps.pollIntervalMs), wakeable: false };
-  const start = await skipSweptGap(target, deps);
-  if (start === undefined) return STOP;
-  const cursor = start.cursor;
+  const cursor = target.delivery.cursor;
   // Read before the events, so every event of the endpoint's types up to it is in the batch (see selectFeedHead).
   const head = target.eventTypes.length > 0 ? await selectFeedHead(deps.db) : undefined;
   const events = await readEvents(deps.db, cursor, deps.batchSize, target.eventTypes);
@@ -137,28 +143,27 @@ async function step(id: string, deps: DeliveryLoopDeps, state: LoopState, signal
   if (head !== undefined && (reached === undefined || comparePositions(reached, head) < 0)) {
     if (!(await advanceCursor(deps.db, id, deps.owner, head, false))) return STOP;
   }
-  return { sleepMs: deps.pollIntervalMs, wakeable: true };
+  return { sleepMs: deps.pollIntervalMs, wakeable: true, delivered: events.length > 0 };
 }
 
 /**
- * The cursor to read after: the endpoint's own, or, when events after it
- * were swept before they were delivered, the retention horizon (counted and
- * logged: those events are lost to this endpoint); undefined when the lease is lost.
+ * After readEvents refused the endpoint's cursor (EVENT_CURSOR_EXPIRED): moves
+ * it to the retention horizon, counted and logged, since the events swept
+ * before delivery are lost to this endpoint. False when the lease is lost.
  */
-async function skipSweptGap(
-  target: DeliveryTarget,
-  deps: DeliveryLoopDeps,
-): Promise<{ cursor: EventPosition | undefined } | undefined> {
+async function jumpSweptGap(id: string, deps: DeliveryLoopDeps): Promise<boolean> {
+  const target = await selectTarget(deps.db, id, deps.owner);
+  if (target === undefined) return false;
   const cursor = target.delivery.cursor;
   const horizon = await deps.readHorizon(deps.db);
-  if (horizon === undefined || (cursor !== undefined && comparePositions(cursor, horizon) >= 0)) return { cursor };
-  if (!(await advanceCursor(deps.db, target.id, deps.owner, horizon, false))) return undefined;
+  if (horizon === undefined || (cursor !== undefined && comparePositions(cursor, horizon) >= 0)) return true;
+  if (!(await advanceCursor(deps.db, target.id, deps.owner, horizon, false))) return false;
   deps.metrics.gap(target.id);
   deps.logger.warn(
     { endpoint: target.id, from: cursor === undefined ? "" : encodeCursor(cursor), to: encodeCursor(horizon) },
     "webhook endpoint fell behind EVENT_RETENTION_SECONDS: events swept before delivery were skipped",
   );
-  return { cursor: horizon };
+  return true;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

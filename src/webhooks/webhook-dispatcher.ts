@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import type { Database } from "../db/database.js";
 import { EVENTS_CHANNEL } from "../events/event-feed.js";
 import { createWakeSignal } from "../events/wake-signal.js";
 import type { Logger } from "../logger.js";
@@ -12,7 +13,7 @@ import { releaseLeases, takeLeases } from "./webhook-endpoint.repository.js";
 export interface WebhookDispatcherOptions extends Omit<DeliveryLoopDeps, "owner" | "limit" | "wake" | "logger"> {
   readonly logger: Logger;
   /** Subscribes to NOTIFY on a channel (Database.listen); undefined polls only. */
-  readonly listen?: (channel: string, onNotify: () => void) => Promise<() => Promise<void>>;
+  readonly listen?: Database["listen"];
   /** Most POSTs in flight over every endpoint. */
   readonly maxConcurrency: number;
   /** How long a lease lasts unless renewed. */
@@ -103,7 +104,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       started = true;
       if (options.listen !== undefined) {
         try {
-          stopListening = await options.listen(EVENTS_CHANNEL, () => wake.wake());
+          const stop = await options.listen(EVENTS_CHANNEL, () => wake.wake());
+          // Stopped while LISTEN was being set up: undo it at once.
+          if (stopping.signal.aborted) await stop();
+          else stopListening = stop;
         } catch (err) {
           logger.warn({ err: describe(err) }, "webhook LISTEN failed; delivery polls");
         }

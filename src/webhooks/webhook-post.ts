@@ -19,14 +19,23 @@ export async function postWebhook(
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<PostResult> {
-  const timeout = AbortSignal.timeout(timeoutMs);
+  // One controller per POST, tied to `signal` by a listener removed afterwards: AbortSignal.any on the
+  // process-long shutdown signal would keep a reference per POST in it (nodejs/node#55351).
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const onShutdown = () => controller.abort();
+  signal.addEventListener("abort", onShutdown, { once: true });
   try {
     const response = await fetch(url, {
       method: "POST",
       headers: message.headers,
       body: message.body,
       redirect: "manual",
-      signal: AbortSignal.any([signal, timeout]),
+      signal: controller.signal,
     });
     // Nothing of the body is read: the receiver's answer carries no meaning here.
     await response.body?.cancel().catch(() => {});
@@ -35,8 +44,11 @@ export async function postWebhook(
       : { ok: false, error: `http_${response.status}` };
   } catch (err) {
     if (signal.aborted) return { aborted: true };
-    if (timeout.aborted) return { ok: false, error: "timeout" };
+    if (timedOut) return { ok: false, error: "timeout" };
     return { ok: false, error: failureCategory(err) };
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onShutdown);
   }
 }
 

@@ -89,17 +89,25 @@ const THROUGH_CONNECT = { "grpc-timeout": "60S" };
 
 describe.each(backends())("the lean gRPC path answers as Connect's gRPC handler does, on %s", (backend) => {
   const t = useTestApp(backend);
+  /** Calls served by the lean path so far (tessera_rpc_lean_calls_total). */
+  const leanCalls = async () =>
+    (await t.app.metrics.registry.getSingleMetric("tessera_rpc_lean_calls_total")?.get())?.values[0]?.value ?? 0;
+  /** The call without and with a deadline, and whether the lean path served each (the second never may). */
   const both = async (path: string, headers: http2.OutgoingHttpHeaders, chunks: readonly Uint8Array[]) => {
+    const start = await leanCalls();
     const lean = await call(t.baseUrl, path, headers, chunks);
+    const servedLean = (await leanCalls()) - start;
     const connect = await call(t.baseUrl, path, { ...headers, ...THROUGH_CONNECT }, chunks);
-    return { lean, connect };
+    expect((await leanCalls()) - start - servedLean).toBe(0);
+    return { lean, connect, servedLean: servedLean === 1 };
   };
   const newSession = async (claims: Record<string, string> = {}) =>
     t.client("grpc").createSession({ userId: "lean-user", sessionCustomClaims: claims });
 
   it("a public call (GetJwks): same headers, trailers and body", async () => {
     const body = frame(toBinary(GetJwksRequestSchema, create(GetJwksRequestSchema)));
-    const { lean, connect } = await both(`${SERVICE}/GetJwks`, {}, [body]);
+    const { lean, connect, servedLean } = await both(`${SERVICE}/GetJwks`, {}, [body]);
+    expect(servedLean).toBe(true);
     expect(lean.trailers["grpc-status"]).toBe("0");
     expect(lean).toEqual(connect);
   });
@@ -109,9 +117,10 @@ describe.each(backends())("the lean gRPC path answers as Connect's gRPC handler 
     const request = create(AuthenticateSessionRequestSchema, {
       credential: { case: "sessionToken", value: created.sessionToken },
     });
-    const { lean, connect } = await both(`${SERVICE}/AuthenticateSession`, {}, [
+    const { lean, connect, servedLean } = await both(`${SERVICE}/AuthenticateSession`, {}, [
       frame(toBinary(AuthenticateSessionRequestSchema, request)),
     ]);
+    expect(servedLean).toBe(true);
     expect(lean.headers).toEqual(connect.headers);
     expect(Object.keys(lean.trailers)).toEqual(["grpc-status"]);
     expect(lean.trailers["grpc-status"]).toBe("0");
@@ -130,9 +139,12 @@ describe.each(backends())("the lean gRPC path answers as Connect's gRPC handler 
     const request = create(AuthenticateSessionRequestSchema, {
       credential: { case: "sessionToken", value: created.sessionToken },
     });
-    const { lean, connect } = await both(`${SERVICE}/AuthenticateSession`, { "grpc-accept-encoding": "gzip" }, [
-      frame(toBinary(AuthenticateSessionRequestSchema, request)),
-    ]);
+    const { lean, connect, servedLean } = await both(
+      `${SERVICE}/AuthenticateSession`,
+      { "grpc-accept-encoding": "gzip" },
+      [frame(toBinary(AuthenticateSessionRequestSchema, request))],
+    );
+    expect(servedLean).toBe(true);
     expect(lean.headers["grpc-encoding"]).toBe("gzip");
     expect(lean.body[0]).toBe(1);
     expect(lean.headers).toEqual(connect.headers);
@@ -146,22 +158,25 @@ describe.each(backends())("the lean gRPC path answers as Connect's gRPC handler 
     const request = create(AuthenticateSessionRequestSchema, {
       credential: { case: "sessionToken", value: "no-such-token-0123456789" },
     });
-    const { lean, connect } = await both(`${SERVICE}/AuthenticateSession`, {}, [
+    const { lean, connect, servedLean } = await both(`${SERVICE}/AuthenticateSession`, {}, [
       frame(toBinary(AuthenticateSessionRequestSchema, request)),
     ]);
+    expect(servedLean).toBe(true);
     expect(lean.trailers["grpc-status"]).toBe("5");
     expect(lean.trailers["grpc-status-details-bin"]).toBeDefined();
     expect(lean.body.length).toBe(0);
     expect(lean).toEqual(connect);
   });
 
-  it("a wrong API key: refused alike, before the body", async () => {
+  it("a wrong API key: refused alike, from its headers (not served by the lean path)", async () => {
     const body = frame(toBinary(CreateSessionRequestSchema, create(CreateSessionRequestSchema, { userId: "u" })));
-    const { lean, connect } = await both(
+    const { lean, connect, servedLean } = await both(
       `${SERVICE}/CreateSession`,
       { authorization: "Bearer wrong-key-0123456789abcdef" },
       [body],
     );
+    // Refused from its headers: handed to Connect's handler, which never reads the body.
+    expect(servedLean).toBe(false);
     expect(lean.trailers["grpc-status"]).toBe("16");
     expect(lean).toEqual(connect);
   });
@@ -177,17 +192,19 @@ describe.each(backends())("the lean gRPC path answers as Connect's gRPC handler 
       [new Uint8Array(0)],
     ];
     for (const chunks of bodies) {
-      const { lean, connect } = await both(`${SERVICE}/CreateSession`, {}, chunks);
+      const { lean, connect, servedLean } = await both(`${SERVICE}/CreateSession`, {}, chunks);
+      expect(servedLean).toBe(false);
       expect(lean.trailers["grpc-status"]).not.toBe("0");
       expect(lean).toEqual(connect);
     }
     // A valid message split over several DATA frames is still one message.
     const split = frame(valid);
-    const { lean } = await both(`${SERVICE}/CreateSession`, {}, [
+    const { lean, servedLean } = await both(`${SERVICE}/CreateSession`, {}, [
       split.subarray(0, 3),
       split.subarray(3, 9),
       split.subarray(9),
     ]);
+    expect(servedLean).toBe(true);
     expect(lean.trailers["grpc-status"]).toBe("0");
   });
 

@@ -82,3 +82,24 @@ describe("group commit", () => {
     expect(() => createGroupCommit(0)).toThrow(RangeError);
   });
 });
+
+describe("group commit's waiting bound", () => {
+  it("refuses an item that finds maxWaiting items of its key waiting, and takes it again once they ran", async () => {
+    const group = createGroupCommit<number, number>(64, 2, () => new Error("full"));
+    const { run, finishNext } = gatedRun();
+    const first = group.submit("k", 1, run);
+    const waiting = [group.submit("k", 2, run), group.submit("k", 3, run)];
+    await expect(group.submit("k", 4, run)).rejects.toThrow("full");
+    // Another key has its own queue.
+    const other = group.submit("other", 5, run);
+    await finishNext();
+    await finishNext();
+    await finishNext();
+    expect(await first).toBe(10);
+    expect(await Promise.all(waiting)).toEqual([20, 30]);
+    expect(await other).toBe(50);
+    const again = group.submit("k", 6, run);
+    await finishNext();
+    expect(await again).toBe(60);
+  });
+});

@@ -271,3 +271,51 @@ describe.each(backends())("PATCH_BATCH_MAX on %s", (backend) => {
     expect(results.map((r) => r.session.claimsVersion)).toEqual([2n, 3n, 4n, 5n, 6n]);
   });
 });
+
+describe.each(backends())("PATCH_QUEUE_MAX on %s", (backend) => {
+  const observer = statementObserver();
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(backend, { SWEEP_INTERVAL_SECONDS: "0", PATCH_QUEUE_MAX: "2" }, {}, (database) => ({
+      ...database,
+      db: database.db.withPlugin(observer.plugin),
+    }));
+  });
+  afterAll(() => t?.close());
+
+  it("refuses a call that finds PATCH_QUEUE_MAX calls of its session waiting (RESOURCE_EXHAUSTED), writing nothing of it", async () => {
+    const created = await t.app.sessions.create({
+      userId: "queue-max",
+      durationMinutes: 60,
+      customClaims: {},
+      attributes: { ipAddress: "", userAgent: "" },
+      roles: [],
+    });
+    const patch = (i: number) =>
+      t.app.sessions.authenticate({
+        credential: { kind: "token", token: created.sessionToken as string },
+        patch: { [`k${i}`]: i },
+        expectedClaimsVersion: undefined,
+        durationMinutes: undefined,
+      });
+    const held = observer.holdNext("cas");
+    const first = patch(0);
+    await held.reached;
+    const queued = [patch(1), patch(2)];
+    const refused = patch(3).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    held.release();
+    await first;
+    const results = await Promise.all(queued);
+    expect(await refused).toMatchObject({
+      kind: "resource_exhausted",
+      reason: "TOO_MANY_PENDING_WRITES",
+      metadata: { limit: "2" },
+    });
+    expect(results.map((r) => r.session.claimsVersion)).toEqual([2n, 3n]);
+    expect(results.at(-1)?.session.customClaims).toEqual({ k0: 0, k1: 1, k2: 2 });
+  });
+});

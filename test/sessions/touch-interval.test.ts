@@ -22,10 +22,10 @@ function useTouchApp(backend: Parameters<typeof startTestApp>[0], interval: stri
   });
   afterAll(() => state.t?.close());
   const app = () => state.t as TestApp;
-  const session = async () => {
+  const session = async (sessionDurationMinutes = 60) => {
     const created = await app()
       .client()
-      .createSession({ userId: `touch-${interval}`, sessionDurationMinutes: 60 });
+      .createSession({ userId: `touch-${interval}`, sessionDurationMinutes });
     const token = created.sessionToken;
     const id = created.session?.sessionId ?? "";
     return {
@@ -92,7 +92,7 @@ describe.each(backends())("last_accessed_at on %s", (backend) => {
       expect((await s.stored()).lastAccessedAt).toEqual(clock());
     });
 
-    it("refuses a revoked or expired session within the interval as before", async () => {
+    it("refuses a revoked session within the interval, and an expired one, as before", async () => {
       const revoked = await session();
       await app()
         .client()
@@ -102,6 +102,22 @@ describe.each(backends())("last_accessed_at on %s", (backend) => {
       const expiring = await session();
       clock.advance(60 * MINUTE);
       await expectFailure(expiring.authenticate(), Code.NotFound, "SESSION_NOT_FOUND");
+    });
+  });
+
+  describe("with SESSION_TOUCH_INTERVAL_SECONDS=3600", () => {
+    const { clock, session } = useTouchApp(backend, "3600");
+
+    it("refuses a session that expired while its last touch is still within the interval", async () => {
+      const s = await session(5);
+      clock.advance(4 * MINUTE);
+      const live = await s.authenticate();
+      expect(live.statements).toEqual(["touch-coalesced"]);
+      expect(live.lastAccessedAt).toEqual(s.started);
+      // 6 minutes after creation: expired, yet well within the interval since last_accessed_at was written.
+      clock.advance(2 * MINUTE);
+      await expectFailure(s.authenticate(), Code.NotFound, "SESSION_NOT_FOUND");
+      expect((await s.stored()).lastAccessedAt).toEqual(s.started);
     });
   });
 

@@ -151,7 +151,7 @@ describe.each(backends())("webhook wake-ups on %s", (backend) => {
     await Promise.all(receivers.map((r) => r.close()));
   });
 
-  it("delivers a new event as soon as its NOTIFY arrives, sharing the event feed's LISTEN", async () => {
+  it("delivers a new event as soon as its NOTIFY arrives", async () => {
     const receiver = await startReceiver("up");
     receivers.push(receiver);
     const created = await webhookClient(t).createWebhookEndpoint({ url: receiver.url });
