@@ -19,7 +19,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|connect ECONNREFUSED/i.test(
+  return /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout|connect ECONNREFUSED/i.test(
     err.message,
   );
 }

@@ -53,8 +53,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       connectionTimeoutMillis: options.poolWaitMs ?? 10_000,
       query_timeout: 10_000,
     });
-    // An idle client losing its server must not crash the process.
+    // A client losing its server must not crash the process. pg-pool listens for an idle client's 'error'
+    // (and drops it) but not while the client is checked out, and PostgreSQL dropping a connection between two
+    // statements of a transaction (a restart, a terminated backend) emits 'error' on it with nobody listening,
+    // which throws. The transaction's next statement fails, and the pool discards the client on release.
     pool.on("error", () => {});
+    pool.on("connect", (client) => {
+      client.on("error", () => {});
+    });
     const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
     return {
       kind: "postgres",

@@ -16,6 +16,8 @@ export interface ServerProcess {
   readonly child: ChildProcess;
   /** Parsed JSON log lines written so far. */
   readonly logs: Record<string, unknown>[];
+  /** What the process wrote to stderr so far (a crash's stack lands here). */
+  stderr(): string;
   /** A gRPC client over h2c sending the API key. */
   client(): Client<typeof SessionService>;
   /** The gRPC transport (h2c, API key) behind client(), for clients of other services. */
@@ -59,7 +61,8 @@ export async function spawnServer(databaseUrl: string, env: Record<string, strin
       }
     });
     child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
+      // Keep the tail: enough for a crash's stack, bounded for a chatty process.
+      stderr = (stderr + chunk.toString("utf8")).slice(-64 * 1024);
     });
     void exited.then((code) => fail(new Error(`server exited (${code}) before listening: ${stderr}`)));
   });
@@ -74,6 +77,7 @@ export async function spawnServer(databaseUrl: string, env: Record<string, strin
     baseUrl,
     child,
     logs,
+    stderr: () => stderr,
     exited,
     transport,
     client: () => createClient(SessionService, transport),

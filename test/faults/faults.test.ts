@@ -36,6 +36,20 @@ async function expectConsistent(db: ScratchDatabase, tokens: readonly string[], 
   ).toEqual([]);
 }
 
+/** Every server still runs; when one does not, the failure shows how it ended and what it last said. */
+function expectAlive(servers: readonly ServerProcess[], except?: ServerProcess) {
+  const dead = servers
+    .filter((s) => s !== except && (s.child.exitCode !== null || s.child.signalCode !== null))
+    .map((s) => ({
+      port: s.port,
+      exitCode: s.child.exitCode,
+      signal: s.child.signalCode,
+      stderr: s.stderr().slice(-4000),
+      lastLogs: s.logs.slice(-10),
+    }));
+  expect(dead).toEqual([]);
+}
+
 // Runs as root (CI does) with PostgreSQL 15's binaries installed; the cluster is private to this file.
 describe.runIf(canRunPrivatePostgres())("faults on a private PostgreSQL cluster", () => {
   let cluster: PrivatePostgres;
@@ -133,7 +147,7 @@ describe.runIf(canRunPrivatePostgres())("faults on a private PostgreSQL cluster"
       );
     }
     const records = await load.stop();
-    expect(servers.every((s) => s.child.exitCode === null && s.child.signalCode === null)).toBe(true);
+    expectAlive(servers);
     for (const r of records.filter((r) => !r.ok)) {
       expect({ code: r.code, reason: r.reason }).toEqual({
         code: String(Code.Unavailable),
@@ -145,6 +159,7 @@ describe.runIf(canRunPrivatePostgres())("faults on a private PostgreSQL cluster"
   });
 
   it("keeps serving on the other processes when one is killed with SIGKILL mid-load, and nothing is corrupt", async () => {
+    expectAlive(servers);
     const victim = servers[2] as ServerProcess;
     // Workers 0,1,3,4 use the survivors; 2 and 5 use the victim.
     const load = startPatchLoad(tokens, clientFor, "kill");
@@ -161,6 +176,7 @@ describe.runIf(canRunPrivatePostgres())("faults on a private PostgreSQL cluster"
       { timeout: 30_000, interval: 20 },
     );
     const records = await load.stop();
+    expectAlive(servers, victim);
     // The survivors never failed a call.
     expect(records.filter((r) => !r.ok && r.worker % 3 !== 2)).toEqual([]);
     // The victim's sessions are not left locked: the survivors can patch them at once.
