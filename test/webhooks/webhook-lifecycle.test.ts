@@ -1,5 +1,8 @@
-import { Code } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { WebhookService } from "../../gen/tessera/webhooks/v1/webhooks_pb.js";
+import { spawnServer } from "../concurrency/server-process.js";
 import { expectFailure } from "../rpc/helpers.js";
 import { backends, createTestDatabase } from "../support/backends.js";
 import { startTestApp, type TestApp, useTestApp } from "../support/test-app.js";
@@ -89,6 +92,73 @@ describe.runIf(!!process.env.DATABASE_URL)("two replicas on one PostgreSQL datab
       expect(a.app.webhookDispatcher.delivering() + b.app.webhookDispatcher.delivering()).toBe(1);
     } finally {
       for (const app of apps.splice(0)) await app.close();
+      await database.drop();
+    }
+  });
+});
+
+/** Runs one statement on its own connection. */
+async function queryOnce<R extends pg.QueryResultRow>(url: string, text: string): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe.runIf(!!process.env.DATABASE_URL)("a replica killed while it holds an endpoint's lease", () => {
+  const receivers: WebhookReceiver[] = [];
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+  });
+
+  it("leaves the lease to expire; another replica then takes it and delivers the rest once, in order", async () => {
+    const database = await createTestDatabase("postgres");
+    const databaseUrl = database.env.DATABASE_URL as string;
+    const victim = await spawnServer(databaseUrl, FAST_WEBHOOKS);
+    let survivor: TestApp | undefined;
+    try {
+      const receiver = await startReceiver("up");
+      receivers.push(receiver);
+      const webhooks = createClient(WebhookService, victim.transport);
+      const created = await webhooks.createWebhookEndpoint({ url: receiver.url });
+      receiver.secret = created.secret;
+      const id = created.endpoint?.id ?? "";
+      const first = await victim.client().createSession({ userId: "lease-first", sessionDurationMinutes: 60 });
+      await waitFor("the victim delivers the first event", () => receiver.delivered().length >= 1);
+      // The cursor is stored before the victim dies, so nothing it delivered is owed again.
+      await waitFor("the victim stores its cursor", async () => {
+        const view = await webhooks.getWebhookEndpoint({ id });
+        return view.endpoint?.delivery?.lastSuccessAt !== undefined;
+      });
+      victim.child.kill("SIGKILL");
+      await victim.exited;
+      const [lease] = await queryOnce<{ owner: string | null; held: boolean }>(
+        databaseUrl,
+        "select lease_owner as owner, lease_until > now() as held from webhook_endpoints",
+      );
+      expect(lease?.owner).not.toBeNull();
+      expect(lease?.held).toBe(true);
+
+      survivor = await startTestApp("postgres", FAST_WEBHOOKS, {}, undefined, database);
+      const later = await createSessions(survivor, "lease-later", 2);
+      await waitFor("the survivor delivers after the lease expires", () => receiver.delivered().length >= 3);
+      expect(receiver.delivered().map((r) => r.body.data.session_id)).toEqual([first.session?.sessionId, ...later]);
+      expect(receiver.received.filter((r) => r.answered === 0 || r.answered >= 300)).toEqual([]);
+      expect(new Set(receiver.received.map((r) => r.id)).size).toBe(receiver.received.length);
+      expect(receiver.received.every((r) => r.verified)).toBe(true);
+      expect(survivor.app.webhookDispatcher.delivering()).toBe(1);
+      const [taken] = await queryOnce<{ owner: string | null }>(
+        databaseUrl,
+        "select lease_owner as owner from webhook_endpoints",
+      );
+      expect(taken?.owner).not.toBeNull();
+      expect(taken?.owner).not.toBe(lease?.owner);
+    } finally {
+      await survivor?.close();
+      await victim.stop();
       await database.drop();
     }
   });
