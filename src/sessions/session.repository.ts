@@ -51,25 +51,114 @@ const TEMPLATE_VERSION = sql<string>`(select version from claim_template where i
 
 type ReadRow = SessionRow & { user_record: Record<string, unknown> | null; template_version: string | number | bigint };
 
-/** Inserts a new session with its token hash. */
-export async function insertSession(db: Db, session: StoredSession, tokenHash: string): Promise<void> {
-  await db
-    .insertInto("sessions")
-    .values({
-      session_id: session.id,
-      user_id: session.userId,
-      token_hash: tokenHash,
-      started_at: session.startedAt,
-      last_accessed_at: session.lastAccessedAt,
-      expires_at: session.expiresAt,
-      revoked_at: null,
-      attributes: jsonb({ ip_address: session.attributes.ipAddress, user_agent: session.attributes.userAgent }),
-      roles: jsonb([...session.roles]),
-      claims_overlay: jsonb(overlayToJson(session.overlay)),
-      claims_version: session.claimsVersion.toString(),
-    })
-    .execute();
+/**
+ * Inserts a new session with its token hash and, in the same statement, its session_created event at its
+ * start (call inside the transaction that checked the user's session limit).
+ */
+export async function insertSessionWithEvent(db: Db, session: StoredSession, tokenHash: string): Promise<void> {
+  await insertSessionStatement.execute(db, {
+    sessionId: session.id,
+    userId: session.userId,
+    tokenHash,
+    startedAt: session.startedAt,
+    lastAccessedAt: session.lastAccessedAt,
+    expiresAt: session.expiresAt,
+    attributesJson: JSON.stringify({
+      ip_address: session.attributes.ipAddress,
+      user_agent: session.attributes.userAgent,
+    }),
+    rolesJson: JSON.stringify([...session.roles]),
+    overlayJson: JSON.stringify(overlayToJson(session.overlay)),
+    claimsVersion: session.claimsVersion.toString(),
+  });
 }
+
+/** insertSessionWithEvent's statement. */
+const insertSessionStatement = prepare(
+  (
+    db,
+    p: {
+      sessionId: string;
+      userId: string;
+      tokenHash: string;
+      startedAt: Date;
+      lastAccessedAt: Date;
+      expiresAt: Date;
+      attributesJson: string;
+      rolesJson: string;
+      overlayJson: string;
+      claimsVersion: string;
+    },
+  ) => {
+    const inserted = db
+      .insertInto("sessions")
+      .values({
+        session_id: p.sessionId,
+        user_id: p.userId,
+        token_hash: p.tokenHash,
+        started_at: p.startedAt,
+        last_accessed_at: p.lastAccessedAt,
+        expires_at: p.expiresAt,
+        revoked_at: null,
+        attributes: jsonbOfText<{ ip_address: string; user_agent: string }>(p.attributesJson),
+        roles: jsonbOfText<string[]>(p.rolesJson),
+        claims_overlay: jsonbOfText<Record<string, unknown>>(p.overlayJson),
+        claims_version: p.claimsVersion,
+      })
+      .returning(["session_id", "user_id", "claims_version", "started_at"]);
+    return sql`with inserted as (${inserted}) ${INSERT_SESSION_EVENTS}
+      select started_at, 'session_created', session_id, user_id, claims_version, null from inserted`;
+  },
+);
+
+/** What a create decides on, read together. */
+export interface CreateBasis {
+  /** The claim template version, held (FOR KEY SHARE) until the transaction ends, as holdTemplate does. */
+  readonly templateVersion: bigint;
+  /** The user's record, or undefined for a user id without one. */
+  readonly user: User | undefined;
+  /** How many active sessions the user has, counted no further than `upTo`. */
+  readonly active: number;
+}
+
+/**
+ * Reads in one statement (one snapshot) what a create decides on: the template version (held until the
+ * transaction ends), the user's record and how many active sessions the user has at `now`, counting no
+ * further than `upTo`. Call after taking the user's lock (lockUserId), in a statement of its own, so the
+ * snapshot sees every create of this user that committed before the lock was granted.
+ */
+export async function readCreateBasis(db: Db, userId: string, now: Date, upTo: number): Promise<CreateBasis> {
+  const result = await createBasisStatement.execute(db, { userId, now, upTo });
+  const row = result.rows[0];
+  if (row === undefined) throw new Error("the create basis read no row");
+  return {
+    templateVersion: BigInt(row.template_version ?? 0),
+    user: row.user_record === null ? undefined : toUser(row.user_record),
+    active: Number(row.active),
+  };
+}
+
+/** readCreateBasis's statement. */
+const createBasisStatement = prepare((db, p: { userId: string; now: Date; upTo: number }) =>
+  db.selectNoFrom((eb) => [
+    eb.selectFrom("claim_template").select("version").where("id", "=", 1).forKeyShare().as("template_version"),
+    sql<Record<string, unknown> | null>`(select to_jsonb(u) from users u where u.user_id = ${p.userId})`.as(
+      "user_record",
+    ),
+    eb
+      .selectFrom(
+        eb
+          .selectFrom("sessions")
+          .select("session_id")
+          .where("user_id", "=", p.userId)
+          .where(activeAt(p.now))
+          .limit(p.upTo)
+          .as("active"),
+      )
+      .select(eb.fn.countAll<string>().as("count"))
+      .as("active"),
+  ]),
+);
 
 /**
  * Reads an active session. With `lock`, the row stays locked until the
@@ -418,23 +507,6 @@ export async function lockActiveByUser(db: Db, userId: string, now: Date): Promi
     .forUpdate()
     .execute();
   return rows.map(toStoredSession).sort(newestFirst);
-}
-
-/** How many active sessions the user has at `now`, counting no further than `upTo`. */
-export async function countActiveByUser(db: Db, userId: string, now: Date, upTo: number): Promise<number> {
-  const row = await db
-    .selectFrom((eb) =>
-      eb
-        .selectFrom("sessions")
-        .select("session_id")
-        .where("user_id", "=", userId)
-        .where(activeAt(now))
-        .limit(upTo)
-        .as("active"),
-    )
-    .select((eb) => eb.fn.countAll<string>().as("count"))
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
 }
 
 /** Up to `limit` active sessions with session_id after `after`, in session_id order (for template checks). */
