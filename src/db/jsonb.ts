@@ -6,5 +6,10 @@ import { type RawBuilder, sql } from "kysely";
  * PostgreSQL array literals) nor PGlite re-encodes it.
  */
 export function jsonb<T>(value: T): RawBuilder<T> {
-  return sql<T>`cast(${JSON.stringify(value)}::text as jsonb)`;
+  return jsonbOfText<T>(JSON.stringify(value));
+}
+
+/** A value written to a jsonb column, given as its JSON text (as `jsonb` sends it; for prepared statements). */
+export function jsonbOfText<T>(text: string): RawBuilder<T> {
+  return sql<T>`cast(${text}::text as jsonb)`;
 }

@@ -1,6 +1,7 @@
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from "kysely";
 import { type ClaimsOverlay, overlayFromJson, overlayToJson } from "../claims/index.js";
-import { jsonb } from "../db/jsonb.js";
+import { jsonb, jsonbOfText } from "../db/jsonb.js";
+import { prepare, preparedVariants } from "../db/prepared-statement.js";
 import type { DatabaseSchema, SessionRow } from "../db/schema.js";
 import { denyUntil, INSERT_SESSION_EVENTS } from "../events/event.repository.js";
 import type { User } from "../users/user.js";
@@ -50,25 +51,114 @@ const TEMPLATE_VERSION = sql<string>`(select version from claim_template where i
 
 type ReadRow = SessionRow & { user_record: Record<string, unknown> | null; template_version: string | number | bigint };
 
-/** Inserts a new session with its token hash. */
-export async function insertSession(db: Db, session: StoredSession, tokenHash: string): Promise<void> {
-  await db
-    .insertInto("sessions")
-    .values({
-      session_id: session.id,
-      user_id: session.userId,
-      token_hash: tokenHash,
-      started_at: session.startedAt,
-      last_accessed_at: session.lastAccessedAt,
-      expires_at: session.expiresAt,
-      revoked_at: null,
-      attributes: jsonb({ ip_address: session.attributes.ipAddress, user_agent: session.attributes.userAgent }),
-      roles: jsonb([...session.roles]),
-      claims_overlay: jsonb(overlayToJson(session.overlay)),
-      claims_version: session.claimsVersion.toString(),
-    })
-    .execute();
+/**
+ * Inserts a new session with its token hash and, in the same statement, its session_created event at its
+ * start (call inside the transaction that checked the user's session limit).
+ */
+export async function insertSessionWithEvent(db: Db, session: StoredSession, tokenHash: string): Promise<void> {
+  await insertSessionStatement.execute(db, {
+    sessionId: session.id,
+    userId: session.userId,
+    tokenHash,
+    startedAt: session.startedAt,
+    lastAccessedAt: session.lastAccessedAt,
+    expiresAt: session.expiresAt,
+    attributesJson: JSON.stringify({
+      ip_address: session.attributes.ipAddress,
+      user_agent: session.attributes.userAgent,
+    }),
+    rolesJson: JSON.stringify([...session.roles]),
+    overlayJson: JSON.stringify(overlayToJson(session.overlay)),
+    claimsVersion: session.claimsVersion.toString(),
+  });
 }
+
+/** insertSessionWithEvent's statement. */
+const insertSessionStatement = prepare(
+  (
+    db,
+    p: {
+      sessionId: string;
+      userId: string;
+      tokenHash: string;
+      startedAt: Date;
+      lastAccessedAt: Date;
+      expiresAt: Date;
+      attributesJson: string;
+      rolesJson: string;
+      overlayJson: string;
+      claimsVersion: string;
+    },
+  ) => {
+    const inserted = db
+      .insertInto("sessions")
+      .values({
+        session_id: p.sessionId,
+        user_id: p.userId,
+        token_hash: p.tokenHash,
+        started_at: p.startedAt,
+        last_accessed_at: p.lastAccessedAt,
+        expires_at: p.expiresAt,
+        revoked_at: null,
+        attributes: jsonbOfText<{ ip_address: string; user_agent: string }>(p.attributesJson),
+        roles: jsonbOfText<string[]>(p.rolesJson),
+        claims_overlay: jsonbOfText<Record<string, unknown>>(p.overlayJson),
+        claims_version: p.claimsVersion,
+      })
+      .returning(["session_id", "user_id", "claims_version", "started_at"]);
+    return sql`with inserted as (${inserted}) ${INSERT_SESSION_EVENTS}
+      select started_at, 'session_created', session_id, user_id, claims_version, null from inserted`;
+  },
+);
+
+/** What a create decides on, read together. */
+export interface CreateBasis {
+  /** The claim template version, held (FOR KEY SHARE) until the transaction ends, as holdTemplate does. */
+  readonly templateVersion: bigint;
+  /** The user's record, or undefined for a user id without one. */
+  readonly user: User | undefined;
+  /** How many active sessions the user has, counted no further than `upTo`. */
+  readonly active: number;
+}
+
+/**
+ * Reads in one statement (one snapshot) what a create decides on: the template version (held until the
+ * transaction ends), the user's record and how many active sessions the user has at `now`, counting no
+ * further than `upTo`. Call after taking the user's lock (lockUserId), in a statement of its own, so the
+ * snapshot sees every create of this user that committed before the lock was granted.
+ */
+export async function readCreateBasis(db: Db, userId: string, now: Date, upTo: number): Promise<CreateBasis> {
+  const result = await createBasisStatement.execute(db, { userId, now, upTo });
+  const row = result.rows[0];
+  if (row === undefined) throw new Error("the create basis read no row");
+  return {
+    templateVersion: BigInt(row.template_version ?? 0),
+    user: row.user_record === null ? undefined : toUser(row.user_record),
+    active: Number(row.active),
+  };
+}
+
+/** readCreateBasis's statement. */
+const createBasisStatement = prepare((db, p: { userId: string; now: Date; upTo: number }) =>
+  db.selectNoFrom((eb) => [
+    eb.selectFrom("claim_template").select("version").where("id", "=", 1).forKeyShare().as("template_version"),
+    sql<Record<string, unknown> | null>`(select to_jsonb(u) from users u where u.user_id = ${p.userId})`.as(
+      "user_record",
+    ),
+    eb
+      .selectFrom(
+        eb
+          .selectFrom("sessions")
+          .select("session_id")
+          .where("user_id", "=", p.userId)
+          .where(activeAt(p.now))
+          .limit(p.upTo)
+          .as("active"),
+      )
+      .select(eb.fn.countAll<string>().as("count"))
+      .as("active"),
+  ]),
+);
 
 /**
  * Reads an active session. With `lock`, the row stays locked until the
@@ -80,15 +170,26 @@ export async function findActive(
   now: Date,
   options: { lock: boolean } = { lock: false },
 ): Promise<StoredSession | undefined> {
-  const query = db
-    .selectFrom("sessions")
-    .selectAll()
-    .select([USER_RECORD, TEMPLATE_VERSION])
-    .where(...keyFilter(key))
-    .where(activeAt(now));
-  const row = await (options.lock ? query.forUpdate() : query).executeTakeFirst();
+  const [column, value] = keyOf(key);
+  const result = await findActiveStatement(column)(options.lock).execute(db, { key: value, now });
+  const row = result.rows[0];
   return row && toStoredSession(row);
 }
+
+/** findActive's statement, per key column and with or without the row lock. */
+const findActiveStatement = preparedVariants((column: KeyColumn) =>
+  preparedVariants((lock: boolean) =>
+    prepare((db, p: { key: string; now: Date }) => {
+      const query = db
+        .selectFrom("sessions")
+        .selectAll()
+        .select([USER_RECORD, TEMPLATE_VERSION])
+        .where(column, "=", p.key)
+        .where(activeAt(p.now));
+      return lock ? query.forUpdate() : query;
+    }),
+  ),
+);
 
 /** A change written with a session's authentication or claims update. */
 export interface SessionChange {
@@ -107,10 +208,10 @@ export interface SessionChange {
  * The CTE `event` writing one claims-changed event per version from `fromVersion` up to the new
  * claims_version of each row of the CTE `changed`, in version order (one per patch of a batch).
  */
-function claimsChangedEvents(now: Date, fromVersion: bigint) {
+function claimsChangedEvents(now: Date, fromVersion: string) {
   return sql`event as (${INSERT_SESSION_EVENTS}
       select ${now}::timestamptz, 'session_claims_changed', session_id, user_id, version, null
-      from changed cross join generate_series(${fromVersion.toString()}::bigint, changed.claims_version) as version
+      from changed cross join generate_series(${fromVersion}::bigint, changed.claims_version) as version
       order by version)`;
 }
 
@@ -134,43 +235,89 @@ export async function updateIfVersion(
   now: Date,
   change: SessionChange,
 ): Promise<StoredSession | undefined> {
-  const accessed = accessedAt(now);
-  let update = db
-    .updateTable("sessions")
-    .set({
-      ...(change.access ? { last_accessed_at: accessed } : {}),
-      ...(change.durationMinutes === undefined ? {} : { expires_at: extendedExpiry(accessed, change.durationMinutes) }),
-      ...(change.claims === undefined
-        ? {}
-        : {
-            claims_overlay: jsonb(overlayToJson(change.claims.overlay)),
-            claims_version: change.claims.claimsVersion.toString(),
-          }),
-    })
-    .where("session_id", "=", sessionId)
-    .where("claims_version", "=", expectedVersion.toString())
-    .where(activeAt(accessed))
-    .$if(change.expiresAt !== undefined, (query) => query.where("expires_at", "=", change.expiresAt as Date));
-  // A CTE runs (and holds its row, FOR KEY SHARE) only when the WHERE refers to it: the template when the
-  // claims change, the policy when a check was decided.
-  if (change.claims !== undefined) {
-    update = update.where(sql<string>`(select version from held_template)`, "=", templateVersion.toString());
-  }
-  if (change.policyVersion !== undefined) {
-    update = update.where(sql<string>`(select version from held_policy)`, "=", change.policyVersion.toString());
-  }
-  const heldTemplate = db.selectFrom("claim_template").select("version").where("id", "=", 1).forKeyShare();
-  const heldPolicy = db.selectFrom("rbac_policy").select("version").where("id", "=", 1).forKeyShare();
-  const changed = update.returningAll().returning([USER_RECORD, TEMPLATE_VERSION]);
-  // A claims change writes its events (one per version it skips, a batch's patches) in the same statement, so
-  // they exist exactly when the change does, at no extra round trip; a plain access writes none.
-  const event = change.claims === undefined ? sql`` : sql`, ${claimsChangedEvents(now, expectedVersion + 1n)}`;
-  const result = await sql<ReadRow>`with held_template as (${heldTemplate}), held_policy as (${heldPolicy}),
-    changed as (${changed})${event}
-    select * from changed`.execute(db);
+  const shape =
+    (change.access ? CAS_ACCESS : 0) |
+    (change.durationMinutes === undefined ? 0 : CAS_EXTEND) |
+    (change.claims === undefined ? 0 : CAS_CLAIMS) |
+    (change.policyVersion === undefined ? 0 : CAS_POLICY) |
+    (change.expiresAt === undefined ? 0 : CAS_EXPIRY);
+  const result = await compareAndSetStatement(shape).execute(db, {
+    sessionId,
+    expectedVersion: expectedVersion.toString(),
+    templateVersion: templateVersion.toString(),
+    now,
+    durationMinutes: change.durationMinutes,
+    overlayJson: change.claims && JSON.stringify(overlayToJson(change.claims.overlay)),
+    claimsVersion: change.claims?.claimsVersion.toString(),
+    fromVersion: (expectedVersion + 1n).toString(),
+    policyVersion: change.policyVersion?.toString(),
+    expiresAt: change.expiresAt,
+  });
   const row = result.rows[0];
   return row && toStoredSession(row);
 }
+
+/** Which parts a compare-and-set write has (bits of its shape); each shape is its own prepared statement. */
+const CAS_ACCESS = 1;
+const CAS_EXTEND = 2;
+const CAS_CLAIMS = 4;
+const CAS_POLICY = 8;
+const CAS_EXPIRY = 16;
+
+/** The parameters of a compare-and-set write; those its shape leaves out are not read (and may be undefined). */
+interface CompareAndSetParams {
+  readonly sessionId: string;
+  readonly expectedVersion: string;
+  readonly templateVersion: string;
+  readonly now: Date;
+  readonly durationMinutes: number | undefined;
+  readonly overlayJson: string | undefined;
+  readonly claimsVersion: string | undefined;
+  /** The first claims version the events are written for (expectedVersion + 1). */
+  readonly fromVersion: string;
+  readonly policyVersion: string | undefined;
+  readonly expiresAt: Date | undefined;
+}
+
+/** updateIfVersion's statement for one shape (see there). */
+const compareAndSetStatement = preparedVariants((shape: number) =>
+  prepare((db, p: CompareAndSetParams) => {
+    const accessed = accessedAt(p.now);
+    let update = db
+      .updateTable("sessions")
+      .set({
+        ...(shape & CAS_ACCESS ? { last_accessed_at: accessed } : {}),
+        ...(shape & CAS_EXTEND ? { expires_at: extendedExpiry(accessed, p.durationMinutes as number) } : {}),
+        ...(shape & CAS_CLAIMS
+          ? {
+              claims_overlay: jsonbOfText<Record<string, unknown>>(p.overlayJson as string),
+              claims_version: p.claimsVersion as string,
+            }
+          : {}),
+      })
+      .where("session_id", "=", p.sessionId)
+      .where("claims_version", "=", p.expectedVersion)
+      .where(activeAt(accessed))
+      .$if((shape & CAS_EXPIRY) !== 0, (query) => query.where("expires_at", "=", p.expiresAt as Date));
+    // A CTE runs (and holds its row, FOR KEY SHARE) only when the WHERE refers to it: the template when the
+    // claims change, the policy when a check was decided.
+    if (shape & CAS_CLAIMS) {
+      update = update.where(sql<string>`(select version from held_template)`, "=", p.templateVersion);
+    }
+    if (shape & CAS_POLICY) {
+      update = update.where(sql<string>`(select version from held_policy)`, "=", p.policyVersion as string);
+    }
+    const heldTemplate = db.selectFrom("claim_template").select("version").where("id", "=", 1).forKeyShare();
+    const heldPolicy = db.selectFrom("rbac_policy").select("version").where("id", "=", 1).forKeyShare();
+    const changed = update.returningAll().returning([USER_RECORD, TEMPLATE_VERSION]);
+    // A claims change writes its events (one per version it skips, a batch's patches) in the same statement, so
+    // they exist exactly when the change does, at no extra round trip; a plain access writes none.
+    const event = shape & CAS_CLAIMS ? sql`, ${claimsChangedEvents(p.now, p.fromVersion)}` : sql``;
+    return sql<ReadRow>`with held_template as (${heldTemplate}), held_policy as (${heldPolicy}),
+    changed as (${changed})${event}
+    select * from changed`;
+  }),
+);
 
 /**
  * Touches an active session in one statement: sets last_accessed_at and,
@@ -184,21 +331,35 @@ export async function touchActive(
   now: Date,
   durationMinutes: number | undefined,
 ): Promise<StoredSession | undefined> {
-  const accessed = accessedAt(now);
-  const row = await db
-    .updateTable("sessions")
-    .set(
-      durationMinutes === undefined
-        ? { last_accessed_at: accessed }
-        : { last_accessed_at: accessed, expires_at: extendedExpiry(accessed, durationMinutes) },
-    )
-    .where(...keyFilter(key))
-    .where(activeAt(now))
-    .returningAll()
-    .returning([USER_RECORD, TEMPLATE_VERSION])
-    .executeTakeFirst();
+  const [column, value] = keyOf(key);
+  const result = await touchActiveStatement(column)(durationMinutes !== undefined).execute(db, {
+    key: value,
+    now,
+    durationMinutes,
+  });
+  const row = result.rows[0];
   return row && toStoredSession(row);
 }
+
+/** touchActive's statement, per key column and with or without an extension. */
+const touchActiveStatement = preparedVariants((column: KeyColumn) =>
+  preparedVariants((extend: boolean) =>
+    prepare((db, p: { key: string; now: Date; durationMinutes: number | undefined }) => {
+      const accessed = accessedAt(p.now);
+      return db
+        .updateTable("sessions")
+        .set(
+          extend
+            ? { last_accessed_at: accessed, expires_at: extendedExpiry(accessed, p.durationMinutes as number) }
+            : { last_accessed_at: accessed },
+        )
+        .where(column, "=", p.key)
+        .where(activeAt(p.now))
+        .returningAll()
+        .returning([USER_RECORD, TEMPLATE_VERSION]);
+    }),
+  ),
+);
 
 /**
  * Authenticates an active session in one statement, writing last_accessed_at
@@ -215,24 +376,36 @@ export async function touchActiveCoalesced(
   now: Date,
   intervalSeconds: number,
 ): Promise<StoredSession | undefined> {
+  const [column, value] = keyOf(key);
   const dueBefore = new Date(now.getTime() - intervalSeconds * 1000);
-  const touched = db
-    .updateTable("sessions")
-    .set({ last_accessed_at: accessedAt(now) })
-    .where(...keyFilter(key))
-    .where("last_accessed_at", "<=", dueBefore)
-    .where(activeAt(now))
-    .returning("last_accessed_at");
-  const read = db
-    .selectFrom("sessions")
-    .selectAll()
-    .select([USER_RECORD, TEMPLATE_VERSION, sql<Date | null>`(select last_accessed_at from touched)`.as("touched_at")])
-    .where(...keyFilter(key))
-    .where(activeAt(now));
-  const result = await sql<ReadRow & { touched_at: Date | null }>`with touched as (${touched}) ${read}`.execute(db);
+  const result = await touchCoalescedStatement(column).execute(db, { key: value, now, dueBefore });
   const row = result.rows[0];
   return row && toStoredSession({ ...row, last_accessed_at: row.touched_at ?? row.last_accessed_at });
 }
+
+/** touchActiveCoalesced's statement, per key column. */
+const touchCoalescedStatement = preparedVariants((column: KeyColumn) =>
+  prepare((db, p: { key: string; now: Date; dueBefore: Date }) => {
+    const touched = db
+      .updateTable("sessions")
+      .set({ last_accessed_at: accessedAt(p.now) })
+      .where(column, "=", p.key)
+      .where("last_accessed_at", "<=", p.dueBefore)
+      .where(activeAt(p.now))
+      .returning("last_accessed_at");
+    const read = db
+      .selectFrom("sessions")
+      .selectAll()
+      .select([
+        USER_RECORD,
+        TEMPLATE_VERSION,
+        sql<Date | null>`(select last_accessed_at from touched)`.as("touched_at"),
+      ])
+      .where(column, "=", p.key)
+      .where(activeAt(p.now));
+    return sql<ReadRow & { touched_at: Date | null }>`with touched as (${touched}) ${read}`;
+  }),
+);
 
 /**
  * Writes the state of a locked session; with `events`, also (in the same statement) one claims-changed event
@@ -256,7 +429,8 @@ export async function writeLocked(
     .returningAll()
     .returning([USER_RECORD, TEMPLATE_VERSION]);
   if (events === undefined) return toStoredSession(await written.executeTakeFirstOrThrow());
-  const result = await sql<ReadRow>`with changed as (${written}), ${claimsChangedEvents(events.at, events.after + 1n)}
+  const firstEvent = (events.after + 1n).toString();
+  const result = await sql<ReadRow>`with changed as (${written}), ${claimsChangedEvents(events.at, firstEvent)}
     select * from changed`.execute(db);
   const row = result.rows[0];
   if (row === undefined) throw new Error(`locked session ${sessionId} was not written`);
@@ -333,23 +507,6 @@ export async function lockActiveByUser(db: Db, userId: string, now: Date): Promi
     .forUpdate()
     .execute();
   return rows.map(toStoredSession).sort(newestFirst);
-}
-
-/** How many active sessions the user has at `now`, counting no further than `upTo`. */
-export async function countActiveByUser(db: Db, userId: string, now: Date, upTo: number): Promise<number> {
-  const row = await db
-    .selectFrom((eb) =>
-      eb
-        .selectFrom("sessions")
-        .select("session_id")
-        .where("user_id", "=", userId)
-        .where(activeAt(now))
-        .limit(upTo)
-        .as("active"),
-    )
-    .select((eb) => eb.fn.countAll<string>().as("count"))
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
 }
 
 /** Up to `limit` active sessions with session_id after `after`, in session_id order (for template checks). */
@@ -441,8 +598,16 @@ export async function deleteStale(db: Db, expiredBefore: Date, revokedBefore: Da
   return Number(result.rows[0]?.count ?? 0);
 }
 
-function keyFilter(key: SessionKey): ["session_id" | "token_hash", "=", string] {
-  return "sessionId" in key ? ["session_id", "=", key.sessionId] : ["token_hash", "=", key.tokenHash];
+/** The column a session is looked up by. */
+type KeyColumn = "session_id" | "token_hash";
+
+function keyFilter(key: SessionKey): [KeyColumn, "=", string] {
+  const [column, value] = keyOf(key);
+  return [column, "=", value];
+}
+
+function keyOf(key: SessionKey): [KeyColumn, string] {
+  return "sessionId" in key ? ["session_id", key.sessionId] : ["token_hash", key.tokenHash];
 }
 
 function newestFirst(a: StoredSession, b: StoredSession): number {

@@ -12,7 +12,6 @@ import type { Clock } from "../clock.js";
 import type { DatabaseSchema } from "../db/schema.js";
 import { SessionLimitReachedError, SessionNotFoundError } from "../errors.js";
 import { DENY_GRACE_SECONDS } from "../events/event.js";
-import * as eventRepo from "../events/event.repository.js";
 import type { AuthorizationCheck, AuthorizationVerdict } from "../rbac/rbac-policy.js";
 import * as templateRepo from "../templates/claim-template.repository.js";
 import type { ClaimTemplates } from "../templates/claim-templates.js";
@@ -217,9 +216,13 @@ export function createSessions(deps: SessionsDeps): Sessions {
       const stored = await db.transaction().execute(async (trx) => {
         // One user's creates and user changes take turns, so a user change checks every session it affects.
         await userRepo.lockUserId(trx, input.userId);
-        const templateVersion = await templateRepo.holdTemplate(trx);
-        const user = await userRepo.findUser(trx, input.userId);
-        const active = await repo.countActiveByUser(trx, input.userId, clock(), maxSessionsPerUser);
+        // After the lock, in one statement: creates of this user that committed meanwhile are counted.
+        const { templateVersion, user, active } = await repo.readCreateBasis(
+          trx,
+          input.userId,
+          clock(),
+          maxSessionsPerUser,
+        );
         if (active >= maxSessionsPerUser) throw new SessionLimitReachedError(maxSessionsPerUser);
         const base = await templates.baseFor(input.userId, user, templateVersion, trx);
         const { overlay, claims } = patchSessionOverlay(base, EMPTY_OVERLAY, input.customClaims, claimsPolicy);
@@ -239,14 +242,8 @@ export function createSessions(deps: SessionsDeps): Sessions {
           templateVersion,
         };
         checkJwtLength(sessionView(session, claims, defaultRole));
-        await repo.insertSession(trx, session, hashSessionToken(token));
-        await eventRepo.insertEvent(trx, {
-          time: now,
-          type: "session_created",
-          sessionId: session.id,
-          userId: session.userId,
-          claimsVersion: session.claimsVersion,
-        });
+        // Its session_created event is written by the same statement.
+        await repo.insertSessionWithEvent(trx, session, hashSessionToken(token));
         return session;
       });
       const session = await toSession(stored);

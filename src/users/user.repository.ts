@@ -1,6 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import type { JsonObject } from "../claims/json.js";
 import { jsonb } from "../db/jsonb.js";
+import { prepare } from "../db/prepared-statement.js";
 import type { DatabaseSchema, UserRow } from "../db/schema.js";
 import type { User } from "./user.js";
 
@@ -64,8 +65,13 @@ export async function listUsers(db: Db, after: string | undefined, limit: number
  * an advisory lock on its hash.
  */
 export async function lockUserId(db: Db, userId: string): Promise<void> {
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`tessera.user:${userId}`}, 0))`.execute(db);
+  await lockUserIdStatement.execute(db, { lockName: `tessera.user:${userId}` });
 }
+
+/** lockUserId's statement. */
+const lockUserIdStatement = prepare(
+  (_db, p: { lockName: string }) => sql`select pg_advisory_xact_lock(hashtextextended(${p.lockName}, 0))`,
+);
 
 /** Maps a `users` row (or its `to_jsonb` form, whose timestamps are strings) to the domain User. */
 export function toUser(row: UserRow | Record<string, unknown>): User {
