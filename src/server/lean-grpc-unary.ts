@@ -21,6 +21,7 @@ import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { addDetailToTrailer } from "./error-details.js";
 import { nodeHeaders, respondWhole } from "./http2-stream-response.js";
 import type { UnaryRegistration } from "./recording-router.js";
+import { ResponseHeaders } from "./response-headers.js";
 
 /** What serving one gRPC unary call needs, built once per procedure. */
 export interface LeanGrpcProcedure {
@@ -88,8 +89,8 @@ export async function serveLeanGrpc(call: LeanGrpcCall): Promise<void> {
   const { registration, output } = call.procedure;
   const { method, impl, options } = registration;
   const { stream } = call;
-  const responseHeader = new Headers({ "content-type": CONTENT_TYPE });
-  const responseTrailer = new Headers({ "grpc-status": "0" });
+  const responseHeader = new ResponseHeaders({ "content-type": CONTENT_TYPE });
+  const responseTrailer = new ResponseHeaders({ "grpc-status": "0" });
   const compression = compressionNegotiate(
     options.acceptCompression,
     call.header.get("grpc-encoding"),
