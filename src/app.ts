@@ -112,7 +112,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const httpRoutes: HttpRoute[] = HTTP_ROUTE_FACTORIES.flatMap((factory) => factory(context));
   // Connect first: an exact path lookup, so RPCs pay nothing for the plain routes.
   const handler: NodeRequestHandler = (req, res) => {
-    if (connectHandler(req, res)) return;
+    if (connectHandler.request(req, res)) return;
     void routeHttp(httpRoutes, req, res).catch((err: unknown) => {
       logger.error({ err: describe(err) }, "http route failed");
       if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
@@ -127,7 +127,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     ...context,
     handler,
     async listen() {
-      server = await listenSniffing(handler, serverOptions(config, context.metrics, logger));
+      server = await listenSniffing(handler, serverOptions(config, context.metrics, logger), connectHandler.stream);
       logger.info({ port: server.port, database: database.kind }, "listening");
       sweeper.start();
       await context.events.start();

@@ -1,6 +1,5 @@
 import type http from "node:http";
 import type http2 from "node:http2";
-import type { Message } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -8,7 +7,6 @@ import {
   type ConnectRouterOptions,
   type ContextValues,
   createConnectRouter,
-  createContextKey,
   createContextValues,
 } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
@@ -21,10 +19,12 @@ import {
 import type { HttpRequest, HttpResponse } from "../http/http-route.js";
 import { startCallObservation } from "../rpc/logging.js";
 import type { RequestObserver } from "../rpc/request-observer.js";
+import { kConnection, kHeadersAccepted } from "./call-context.js";
 import { withEmptyMessage } from "./empty-request.js";
 import { withErrorDetail } from "./error-details.js";
-import { readLeanBody } from "./lean-grpc-body.js";
-import { isLeanGrpcRequest, type LeanGrpcProcedure, leanGrpcProcedure, serveLeanGrpc } from "./lean-grpc-unary.js";
+import type { Http2StreamHandler } from "./http2-stream-dispatch.js";
+import { type LeanRoute, serveLeanStream } from "./lean-grpc-stream.js";
+import { isLeanGrpcRequest, type LeanGrpcProcedure, leanGrpcProcedure } from "./lean-grpc-unary.js";
 import { NodeRequestHeaders } from "./node-headers.js";
 import { recordingRouter } from "./recording-router.js";
 
@@ -48,20 +48,17 @@ export interface ConnectNodeHandlerOptions extends ConnectRouterOptions {
   readonly onLeanCall?: () => void;
 }
 
-/**
- * The connection a call arrived on (the HTTP/1.1 socket or the HTTP/2
- * session), in each handler's context values: an identity to count per-connection things by.
- */
-export const kConnection = createContextKey<object | undefined>(undefined, { description: "connection" });
+export { kConnection, kHeadersAccepted };
 
 /**
- * True in a call's context values once `refusedByHeaders` has accepted its
- * headers, so an interceptor applying the same rule need not apply it again.
+ * Serves Connect, gRPC and gRPC-Web: `request` takes requests from node's
+ * compatibility layer (returning false when no procedure matches the path),
+ * `stream` takes plain gRPC unary calls on their HTTP/2 stream (see Http2StreamHandler).
  */
-export const kHeadersAccepted = createContextKey<boolean>(false, { description: "headers accepted" });
-
-/** A request handler for Connect, gRPC and gRPC-Web; returns false when no procedure matches the path. */
-export type ConnectNodeHandler = (req: HttpRequest, res: HttpResponse) => boolean;
+export interface ConnectNodeHandler {
+  readonly request: (req: HttpRequest, res: HttpResponse) => boolean;
+  readonly stream: Http2StreamHandler;
+}
 
 /**
  * Serves the router's procedures like connect-node's `connectNodeAdapter`,
@@ -85,10 +82,22 @@ export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): Co
       return [handler.requestPath, route];
     }),
   );
-  return (req, res) => {
-    const url = req.url ?? "";
-    const query = url.indexOf("?");
-    const route = routes.get(query < 0 ? url : url.slice(0, query));
+  // Streams `stream` declined because the API key rule refused their headers: not checked a second time.
+  const refusedStreams = new WeakSet<http2.ServerHttp2Stream>();
+  const leanOptions = { ...options, headersChecked: options.refusedByHeaders !== undefined };
+  const stream: Http2StreamHandler = (stream, headers) => {
+    const route = routes.get(pathOf(headers[":path"]));
+    if (route === undefined || !isLeanRoute(route) || !isLeanGrpcRequest(headers)) return false;
+    const header = new NodeRequestHeaders(headers);
+    if (options.refusedByHeaders?.(route.procedure, header)) {
+      refusedStreams.add(stream);
+      return false;
+    }
+    serveLeanStream(leanOptions, route, stream, headers, header);
+    return true;
+  };
+  const request = (req: HttpRequest, res: HttpResponse): boolean => {
+    const route = routes.get(pathOf(req.url));
     if (route === undefined) return false;
     const connection = "stream" in req ? req.stream.session : req.socket;
     const requestId = req.headers["x-request-id"];
@@ -108,17 +117,11 @@ export function createConnectNodeHandler(options: ConnectNodeHandlerOptions): Co
     // Registered at once, so that a call whose client goes away at any point is still recorded.
     res.once("close", exchange.finish);
     if (call !== undefined) res.setHeader("x-request-id", call.requestId);
-    if (route.lean !== undefined && "stream" in req && isLeanGrpcRequest(req)) {
-      const header = new NodeRequestHeaders(req.headers);
-      if (options.refusedByHeaders === undefined || !options.refusedByHeaders(route.procedure, header)) {
-        if (options.refusedByHeaders !== undefined) exchange.values.set(kHeadersAccepted, true);
-        serveLean(options, exchange, route.lean, header);
-        return true;
-      }
-    }
-    serve(options, exchange, bodyOf(req));
+    const refused = "stream" in req && refusedStreams.has(req.stream) ? true : undefined;
+    serve(options, exchange, bodyOf(req), refused);
     return true;
   };
+  return { request, stream };
 }
 
 /** A Connect procedure: its universal handler and, for a unary one, its lean gRPC path. */
@@ -139,50 +142,28 @@ interface Exchange {
   readonly finish: () => void;
 }
 
+function isLeanRoute(route: Route): route is LeanRoute {
+  return route.lean !== undefined;
+}
+
+/** A request target without its query. */
+function pathOf(url: string | undefined = ""): string {
+  const query = url.indexOf("?");
+  return query < 0 ? url : url.slice(0, query);
+}
+
 function contentTypeOf(req: HttpRequest): string {
   return req.headers["content-type"] ?? "";
 }
 
-/** Serves a call on the lean gRPC path, handing it to Connect's handler when its body is not one plain message. */
-function serveLean(
+/** Serves a call through Connect's handler for its protocol, the request body being `body`. */
+function serve(
   options: ConnectNodeHandlerOptions,
   exchange: Exchange,
-  lean: LeanGrpcProcedure,
-  header: Headers,
+  body: AsyncIterable<Uint8Array>,
+  /** Whether the API key rule already refused the headers (undefined: not asked yet). */
+  refusedEarlier: boolean | undefined,
 ): void {
-  const req = exchange.req as http2.Http2ServerRequest;
-  void (async () => {
-    const body = await readLeanBody(req, lean.registration.options.readMaxBytes);
-    let message: Message | undefined;
-    if (body.payload !== undefined) {
-      try {
-        message = lean.input.parse(body.payload);
-      } catch {
-        // Connect's handler reports it, in its own words.
-      }
-    }
-    if (message === undefined) return serve(options, exchange, replay(body.read, req));
-    options.onLeanCall?.();
-    await serveLeanGrpc({
-      procedure: lean,
-      req,
-      res: exchange.res as http2.Http2ServerResponse,
-      header,
-      values: exchange.values,
-      message,
-      onRespond: (status) => {
-        exchange.status = status;
-      },
-      onError: (err) => {
-        exchange.carried = err;
-        exchange.finish();
-      },
-    });
-  })().catch((err: unknown) => failed(options, exchange, err));
-}
-
-/** Serves a call through Connect's handler for its protocol, the request body being `body`. */
-function serve(options: ConnectNodeHandlerOptions, exchange: Exchange, body: AsyncIterable<Uint8Array>): void {
   const { route, req, res } = exchange;
   let universal: UniversalServerRequest;
   try {
@@ -200,7 +181,7 @@ function serve(options: ConnectNodeHandlerOptions, exchange: Exchange, body: Asy
     return;
   }
   universal = { ...universal, body };
-  if (options.refusedByHeaders?.(route.procedure, universal.header)) {
+  if (refusedEarlier ?? options.refusedByHeaders?.(route.procedure, universal.header)) {
     // HTTP/1.1 cannot tell the client to stop sending: a body not all here yet ends the connection.
     if (!("stream" in req) && !req.complete) res.setHeader("connection", "close");
     universal = withEmptyMessage(universal);
@@ -227,12 +208,6 @@ function failed(options: ConnectNodeHandlerOptions, exchange: Exchange, err: unk
   const connectErr = ConnectError.from(err);
   exchange.carried ??= connectErr;
   if (connectErr.code !== Code.Aborted) options.onError(exchange.route.procedure, err);
-}
-
-/** The chunks the lean path read, then the rest of the request body. */
-async function* replay(read: readonly Uint8Array[], req: HttpRequest): AsyncGenerator<Uint8Array> {
-  yield* read;
-  yield* bodyOf(req);
 }
 
 /** The request body as chunks. Stopping early leaves the request alone (connect-node would destroy it). */

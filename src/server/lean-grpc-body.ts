@@ -1,4 +1,4 @@
-import type http2 from "node:http2";
+import type { Readable } from "node:stream";
 
 /** The request body read by the lean path: the chunks read, and the message when they are one whole envelope. */
 export interface LeanBody {
@@ -13,7 +13,7 @@ export interface LeanBody {
  * bytes than the envelope announces, or a stream that ends abnormally;
  * Connect's handler then reads on from there and answers as it always does.
  */
-export function readLeanBody(req: http2.Http2ServerRequest, readMaxBytes: number): Promise<LeanBody> {
+export function readLeanBody(req: Readable, readMaxBytes: number): Promise<LeanBody> {
   return new Promise((resolve) => {
     const read: Uint8Array[] = [];
     let total = 0;

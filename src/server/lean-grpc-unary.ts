@@ -19,7 +19,9 @@ import {
 } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { addDetailToTrailer } from "./error-details.js";
+import { nodeHeaders, respondWhole } from "./http2-stream-response.js";
 import type { UnaryRegistration } from "./recording-router.js";
+import { ResponseHeaders } from "./response-headers.js";
 
 /** What serving one gRPC unary call needs, built once per procedure. */
 export interface LeanGrpcProcedure {
@@ -42,8 +44,7 @@ export function leanGrpcProcedure(registration: UnaryRegistration): LeanGrpcProc
  * Everything else (gRPC-Web, JSON, Connect, HTTP/1.1, deadlines, compressed
  * requests) goes through Connect's handler.
  */
-export function isLeanGrpcRequest(req: http2.Http2ServerRequest): boolean {
-  const h = req.headers;
+export function isLeanGrpcRequest(h: http2.IncomingHttpHeaders): boolean {
   const type = h["content-type"];
   const encoding = h["grpc-encoding"];
   return (
@@ -58,9 +59,12 @@ export function isLeanGrpcRequest(req: http2.Http2ServerRequest): boolean {
 /** One call on the lean path. */
 export interface LeanGrpcCall {
   readonly procedure: LeanGrpcProcedure;
-  readonly req: http2.Http2ServerRequest;
-  readonly res: http2.Http2ServerResponse;
+  readonly stream: http2.ServerHttp2Stream;
+  /** The request headers as node gives them, and as web Headers. */
+  readonly headers: http2.IncomingHttpHeaders;
   readonly header: Headers;
+  /** Sent as the first response header (before the interceptors' own), when given. */
+  readonly requestId: string | undefined;
   readonly values: ContextValues;
   /** The decoded request message. */
   readonly message: Message;
@@ -84,9 +88,9 @@ const noTimeout = () => undefined;
 export async function serveLeanGrpc(call: LeanGrpcCall): Promise<void> {
   const { registration, output } = call.procedure;
   const { method, impl, options } = registration;
-  const { req, res } = call;
-  const responseHeader = new Headers({ "content-type": CONTENT_TYPE });
-  const responseTrailer = new Headers({ "grpc-status": "0" });
+  const { stream } = call;
+  const responseHeader = new ResponseHeaders({ "content-type": CONTENT_TYPE });
+  const responseTrailer = new ResponseHeaders({ "grpc-status": "0" });
   const compression = compressionNegotiate(
     options.acceptCompression,
     call.header.get("grpc-encoding"),
@@ -95,7 +99,7 @@ export async function serveLeanGrpc(call: LeanGrpcCall): Promise<void> {
   );
   if (compression.response !== null) responseHeader.set("grpc-encoding", compression.response.name);
   // Aborted when the call ends, or earlier when the client goes away (watched only once someone asks for it).
-  const signal = lazySignal((abort) => res.once("close", abort));
+  const signal = lazySignal((abort) => stream.once("close", abort));
 
   const invoke = async (request: UnaryRequest): Promise<UnaryResponse> => {
     const context: HandlerContext = {
@@ -128,7 +132,9 @@ export async function serveLeanGrpc(call: LeanGrpcCall): Promise<void> {
     service: method.parent,
     method,
     requestMethod: "POST",
-    url: `http://${req.headers[":authority"]}${req.url}`,
+    get url() {
+      return `http://${call.headers[":authority"]}${call.headers[":path"]}`;
+    },
     get signal() {
       return signal.get();
     },
@@ -154,12 +160,13 @@ export async function serveLeanGrpc(call: LeanGrpcCall): Promise<void> {
     addDetailToTrailer(responseTrailer, call.onError);
   }
   signal.abort();
-  if (res.stream.destroyed || res.writableEnded) return; // the client went away; nothing to tell it
+  if (stream.destroyed || stream.closed) return; // the client went away; nothing to tell it
   call.onRespond(200);
-  res.writeHead(200, nodeHeaders(responseHeader));
-  res.addTrailers(nodeHeaders(responseTrailer));
-  if (body === undefined) res.end();
-  else res.end(body);
+  // Laid out as the compatibility layer's response did: the request id first, then the handler's headers.
+  const head: http2.OutgoingHttpHeaders = Object.create(null);
+  head[":status"] = 200;
+  if (call.requestId !== undefined) head["x-request-id"] = call.requestId;
+  respondWhole(stream, nodeHeaders(responseHeader, head), body, nodeHeaders(responseTrailer));
 }
 
 function withInterceptors(
@@ -177,14 +184,6 @@ function copyHeaders(from: Headers, to: Headers): void {
   from.forEach((value, key) => {
     to.set(key, value);
   });
-}
-
-function nodeHeaders(headers: Headers): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
-  headers.forEach((value, key) => {
-    out[key] = value;
-  });
-  return out;
 }
 
 /**

@@ -5,6 +5,7 @@ import { refuseConnection } from "./connection-refusal.js";
 import { trackHttp1 } from "./http1-connections.js";
 import { HTTP2_PREFACE, startsLikeHttp2 } from "./http2-preface.js";
 import { trackHttp2 } from "./http2-sessions.js";
+import { type Http2StreamHandler, serveStreamsFirst } from "./http2-stream-dispatch.js";
 import { deadline, NO_SERVER_EVENTS, type ServerEvents, type ServerLimits } from "./server-limits.js";
 
 /** A request handler that serves both HTTP/1.1 and HTTP/2 requests. */
@@ -48,12 +49,14 @@ export interface SniffingServer {
  * Connect over HTTP/2): the first bytes of each connection are compared with
  * the HTTP/2 connection preface and the socket is handed to the matching
  * server. `http2.createServer({ allowHTTP1 })` only does this over TLS.
+ * `http2Stream`, when given, may serve an HTTP/2 stream itself before `handler` sees it.
  * Every connection is bounded: a count, a deadline for its first request's
  * headers, for each body, and for idling.
  */
 export async function listenSniffing(
   handler: NodeRequestHandler,
   options: SniffingServerOptions,
+  http2Stream?: Http2StreamHandler,
 ): Promise<SniffingServer> {
   const events = options.events ?? NO_SERVER_EVENTS;
   const h1 = http.createServer({ keepAliveTimeout: options.idleTimeoutMs }, handler as http.RequestListener);
@@ -61,6 +64,8 @@ export async function listenSniffing(
     { settings: { maxConcurrentStreams: options.http2MaxConcurrentStreams } },
     handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
   );
+  // HTTP/2 streams that `http2Stream` declines reach `handler` through node's compatibility layer.
+  if (http2Stream !== undefined) serveStreamsFirst(h2, http2Stream);
   const http1 = trackHttp1(h1, options, events);
   const sessions = trackHttp2(h2, options, events);
   const sockets = new Set<net.Socket>();
