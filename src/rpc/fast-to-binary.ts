@@ -116,13 +116,9 @@ function writeMessage(writer: Writer, schema: DescMessage, message: Record<strin
     if (value === NOT_SET) continue;
     writeField(writer, field, value);
   }
-  const unknown = message.$unknown as ReadonlyArray<{ no: number; wireType: number; data: Uint8Array }> | undefined;
-  if (unknown !== undefined) {
-    for (const { no, wireType, data } of unknown) {
-      writer.tag(no, wireType);
-      writer.raw(data);
-    }
-  }
+  // Unknown fields are written or not by an option of the serialization: protobuf-es decides.
+  const unknown = message.$unknown as readonly unknown[] | undefined;
+  if (unknown !== undefined && unknown.length > 0) throw new Unsupported();
 }
 
 const sorted = new WeakMap<DescMessage, readonly DescField[]>();

@@ -167,6 +167,10 @@ describe("fastToBinary", () => {
     expect(() => toBinary(SessionSchema, outOfRange)).toThrow();
     const notAString = { ...create(SessionSchema), sessionId: 7 } as unknown as Message;
     expect(fastToBinary(SessionSchema, notAString)).toBeUndefined();
+    // Whether unknown fields are written is an option of the serialization, which protobuf-es applies.
+    const withUnknown = create(SessionSchema, { sessionId: "s" });
+    withUnknown.$unknown = [{ no: 99, wireType: 0, data: new Uint8Array([1]) }];
+    expect(fastToBinary(SessionSchema, withUnknown)).toBeUndefined();
   });
 
   it("serializes as Connect's binary serialization does, refusing a response over writeMaxBytes the same way", () => {
