@@ -13,8 +13,14 @@ export function isJsonObject(value: unknown): value is JsonObject {
 
 /** Sets `key` as an own enumerable data property, safe for `__proto__`. */
 export function setOwn(target: JsonObject, key: string, value: JsonValue): void {
-  // Plain assignment to "__proto__" would change the prototype instead of storing data.
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  // Plain assignment to an inherited name ("__proto__" while its accessor exists, or one of a frozen prototype)
+  // would not store own data. Any other assignment stores exactly what defineProperty would (a new key is
+  // enumerable, writable and configurable; an own one keeps its place), several times faster.
+  if (key in target && !Object.hasOwn(target, key)) {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
 }
 
 /** Reads `key` only if it is an own property, never from the prototype chain. */
@@ -24,6 +30,8 @@ export function getOwn(source: JsonObject, key: string): JsonValue | undefined {
 
 /** Deep-copies a JSON value into fresh plain objects and arrays, without recursion. */
 export function cloneJson(value: JsonValue): JsonValue {
+  // Most values are scalars, which are their own copy.
+  if (value === null || typeof value !== "object") return value;
   const pending: Array<[JsonContainer, JsonContainer]> = [];
   const copyOf = (item: JsonValue): JsonValue => {
     if (item === null || typeof item !== "object") return item;

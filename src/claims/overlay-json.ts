@@ -43,9 +43,67 @@ export function overlayToJson(overlay: ClaimsOverlay): JsonObject {
   return root;
 }
 
-/** UTF-8 bytes of the stored form of an overlay: what a session makes the database hold for its patches. */
+/**
+ * UTF-8 bytes of the stored form of an overlay (`JSON.stringify(overlayToJson(overlay))`): what a session makes
+ * the database hold for its patches. Counted without building that text: an object is its braces, commas, and
+ * each key's JSON text, colon and value, whatever the order. Overlay nodes are immutable and shared between an
+ * overlay and the ones composed from it, so each node's count is kept (weakly): a patch of one key of a large
+ * overlay counts only the nodes it made.
+ */
 export function overlayByteSize(overlay: ClaimsOverlay): number {
-  return Buffer.byteLength(JSON.stringify(overlayToJson(overlay)), "utf8");
+  // Post-order without recursion: a merge node is counted once all its merge children are.
+  const pending: Array<{ readonly node: OverlayMerge; expanded: boolean }> = [{ node: overlay, expanded: false }];
+  for (let item = pending.at(-1); item !== undefined; item = pending.at(-1)) {
+    if (mergeBytes.has(item.node)) {
+      pending.pop();
+    } else if (!item.expanded) {
+      item.expanded = true;
+      for (const child of item.node.children.values()) {
+        if (child.op === "merge" && !mergeBytes.has(child)) pending.push({ node: child, expanded: false });
+      }
+    } else {
+      pending.pop();
+      mergeBytes.set(item.node, countMerge(item.node));
+    }
+  }
+  return mergeBytes.get(overlay) as number;
+}
+
+const mergeBytes = new WeakMap<OverlayMerge, number>();
+const replaceBytes = new WeakMap<OverlayNode, number>();
+const NULL_BYTES = 4;
+
+/** UTF-8 bytes of `JSON.stringify(text)`: its length and quotes when it is printable ASCII needing no escape. */
+function jsonStringBytes(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e || code === 0x22 || code === 0x5c) {
+      return Buffer.byteLength(JSON.stringify(text), "utf8");
+    }
+  }
+  return text.length + 2;
+}
+
+/** Bytes of a merge node's stored object, its merge children already counted. */
+function countMerge(node: OverlayMerge): number {
+  let bytes = 2 + Math.max(0, node.children.size - 1);
+  for (const [key, child] of node.children) {
+    bytes += jsonStringBytes(key) + 1;
+    if (child.op === "delete") {
+      bytes += NULL_BYTES;
+    } else if (child.op === "merge") {
+      bytes += mergeBytes.get(child) as number;
+    } else {
+      let value = replaceBytes.get(child);
+      if (value === undefined) {
+        // `[value]`: the brackets and the value's own text.
+        value = 2 + Buffer.byteLength(JSON.stringify(child.value), "utf8");
+        replaceBytes.set(child, value);
+      }
+      bytes += value;
+    }
+  }
+  return bytes;
 }
 
 /**

@@ -34,19 +34,22 @@ export function assertJsonClaims(claims: unknown, policy: ClaimsPolicy): asserts
   // An explicit work list, and no descent past maxDepth, so a 10,000-deep value cannot overflow the stack.
   const pending: Array<{ readonly value: object; readonly at: Location }> = [{ value: claims, at: root }];
   for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const parent = item.at;
+    // A value's location is made only when an error names it or it is a container (the common scalar needs none).
+    const here = (key: string): Location => ({ parent, key, depth: parent.depth + 1 });
     for (const [key, value] of ownEntries(item.value)) {
       // The message names where the key is, never the key: its text is what cannot be carried.
-      if (!isStorableText(key)) throw invalidKeyUnder(item.at);
-      const at: Location = { parent: item.at, key, depth: item.at.depth + 1 };
+      if (!isStorableText(key)) throw invalidKeyUnder(parent);
       if (typeof value === "string") {
-        if (!isStorableText(value)) throw invalidAt(at, UNSTORABLE);
+        if (!isStorableText(value)) throw invalidAt(here(key), UNSTORABLE);
         continue;
       }
       if (value === null || typeof value === "boolean") continue;
       if (typeof value === "number") {
-        if (!Number.isFinite(value)) throw invalidAt(at, "is not a finite number");
+        if (!Number.isFinite(value)) throw invalidAt(here(key), "is not a finite number");
         continue;
       }
+      const at = here(key);
       if (typeof value !== "object" || (!Array.isArray(value) && !isPlainObject(value))) {
         throw invalidAt(at, "is not a JSON value");
       }

@@ -6,6 +6,7 @@ import {
   composeOverlays,
   EMPTY_OVERLAY,
   mergePatch,
+  overlayByteSize,
   overlayFromJson,
   overlayFromPatch,
   overlaySetPaths,
@@ -100,6 +101,29 @@ describe("overlay properties", () => {
       fc.property(overlay, overlay, base, (first, second, target) => {
         const sequential = applyOverlay(applyOverlay(target, first), second);
         expect(canonical(applyOverlay(target, composeOverlays(first, second)))).toBe(canonical(sequential));
+      }),
+      { numRuns: 800 },
+    );
+  });
+
+  it("overlayByteSize is the UTF-8 length of the stored JSON text, also for overlays sharing nodes", () => {
+    const anyKey = fc.oneof(key, fc.string({ unit: "binary", maxLength: 4 }));
+    const { value: anyValue } = fc.letrec<{ value: JsonValue; object: JsonObject }>((tie) => ({
+      value: fc.oneof({ depthSize: "small" }, fc.constant(null), scalar, fc.string({ unit: "binary" }), tie("object")),
+      object: fc.dictionary(anyKey, tie("value"), { maxKeys: 4, noNullPrototype: true }),
+    }));
+    const anyPatch = fc.dictionary(anyKey, anyValue, { maxKeys: 5, noNullPrototype: true }).map(asParsed);
+    const bytes = (o: ClaimsOverlay) => Buffer.byteLength(JSON.stringify(overlayToJson(o)), "utf8");
+    fc.assert(
+      fc.property(fc.array(anyPatch, { maxLength: 6 }), (ps) => {
+        // Each step composes onto the last, so later overlays share (already counted) nodes with earlier ones.
+        let o = EMPTY_OVERLAY;
+        for (const p of ps) {
+          o = composeOverlays(o, overlayFromPatch(p));
+          expect(overlayByteSize(o)).toBe(bytes(o));
+        }
+        const decoded = overlayFromJson(JSON.parse(JSON.stringify(overlayToJson(o))));
+        expect(overlayByteSize(decoded)).toBe(bytes(o));
       }),
       { numRuns: 800 },
     );
