@@ -18,6 +18,7 @@ import {
   type Serialization,
 } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { withFastToBinary } from "../rpc/fast-to-binary.js";
 import { addDetailToTrailer } from "./error-details.js";
 import { nodeHeaders, respondWhole } from "./http2-stream-response.js";
 import type { UnaryRegistration } from "./recording-router.js";
@@ -34,7 +35,8 @@ export interface LeanGrpcProcedure {
 export function leanGrpcProcedure(registration: UnaryRegistration): LeanGrpcProcedure {
   const { method, options } = registration;
   const lookup = createMethodSerializationLookup(method, options.binaryOptions, options.jsonOptions, options);
-  return { registration, input: lookup.getI(true), output: lookup.getO(true) };
+  const output = withFastToBinary(method.output, lookup.getO(true), options.writeMaxBytes);
+  return { registration, input: lookup.getI(true), output };
 }
 
 /**
