@@ -106,6 +106,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     readMaxBytes: config.maxRequestBytes,
     onLeanCall: () => context.metrics.leanCall(),
     refusedByHeaders: (procedure, header) => apiKeyRule(procedure, header.get("authorization")) !== undefined,
+    refusedBodyGraceMs: config.refusedBodyGraceMs,
     onError: (procedure, err) => logger.warn({ procedure, err: describe(err) }, "rpc response not delivered"),
     observer: context.observer,
   });

@@ -78,6 +78,11 @@ export interface Config {
   readonly headersTimeoutMs: number;
   /** Milliseconds a request gets to send its whole body. */
   readonly requestBodyTimeoutMs: number;
+  /**
+   * Milliseconds a refused HTTP/1.1 call (no valid API key) waits for a small body already on its way
+   * (at most 64 KiB declared), so the answer can keep the connection; 0, a larger, chunked or slower body: it closes.
+   */
+  readonly refusedBodyGraceMs: number;
   /** Milliseconds a connection with no request in flight (HTTP/1.1 keep-alive, HTTP/2 with no open stream) stays open. */
   readonly idleTimeoutMs: number;
   /** Most concurrent streams on one HTTP/2 connection (the SETTINGS value sent to clients). */
@@ -246,6 +251,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     maxConnections: int("MAX_CONNECTIONS", 10_000, 1, 1_000_000),
     headersTimeoutMs: int("HEADERS_TIMEOUT_MS", 10_000, 10, 600_000),
     requestBodyTimeoutMs: int("REQUEST_BODY_TIMEOUT_MS", 30_000, 10, 3_600_000),
+    refusedBodyGraceMs: int("REFUSED_BODY_GRACE_MS", 200, 0, 5_000),
     idleTimeoutMs: int("IDLE_TIMEOUT_MS", 60_000, 10, 3_600_000),
     http2MaxConcurrentStreams: int("HTTP2_MAX_CONCURRENT_STREAMS", 100, 1, 10_000),
     http2PingTimeoutMs: int("HTTP2_PING_TIMEOUT_MS", 10_000, 10, 600_000),

@@ -40,6 +40,11 @@ export interface ConnectNodeHandlerOptions extends ConnectRouterOptions {
    */
   readonly refusedByHeaders?: (procedure: string, header: Headers) => boolean;
   /**
+   * How long a refused HTTP/1.1 call waits for a small body (at most REFUSED_BODY_DRAIN_MAX_BYTES declared)
+   * to arrive and be discarded, so its answer can keep the connection (default 0: it closes at once).
+   */
+  readonly refusedBodyGraceMs?: number;
+  /**
    * Observes each call from its arrival, so a call the Connect runtime refuses
    * before any interceptor runs is logged and counted like any other.
    */
@@ -182,10 +187,45 @@ function serve(
   }
   universal = { ...universal, body };
   if (refusedEarlier ?? options.refusedByHeaders?.(route.procedure, universal.header)) {
-    // HTTP/1.1 cannot tell the client to stop sending: a body not all here yet ends the connection.
-    if (!("stream" in req) && !req.complete) res.setHeader("connection", "close");
-    universal = withEmptyMessage(universal);
-  } else if (options.refusedByHeaders !== undefined) exchange.values.set(kHeadersAccepted, true);
+    const refused = withEmptyMessage(universal);
+    if ("stream" in req || req.complete) return respond(options, exchange, refused);
+    // HTTP/1.1 cannot tell the client to stop sending. A small body right behind the headers is discarded
+    // (closing with it unread would reset the connection, and the client could lose the answer); any other
+    // body not all here yet ends the connection.
+    void discardSmallBody(req, options.refusedBodyGraceMs ?? 0).then(() => {
+      if (!req.complete) res.setHeader("connection", "close");
+      respond(options, exchange, refused);
+    });
+    return;
+  }
+  if (options.refusedByHeaders !== undefined) exchange.values.set(kHeadersAccepted, true);
+  respond(options, exchange, universal);
+}
+
+/** The most a refused HTTP/1.1 call may declare and still have its body discarded rather than its connection closed. */
+export const REFUSED_BODY_DRAIN_MAX_BYTES = 64 * 1024;
+
+/** Reads and drops a body of at most REFUSED_BODY_DRAIN_MAX_BYTES declared, for up to `graceMs`; resolves either way. */
+function discardSmallBody(req: http.IncomingMessage, graceMs: number): Promise<void> {
+  const declared = Number(req.headers["content-length"]);
+  if (graceMs <= 0 || !(declared <= REFUSED_BODY_DRAIN_MAX_BYTES)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      req.off("end", done);
+      req.off("close", done);
+      resolve();
+    };
+    const timer = setTimeout(done, graceMs);
+    req.once("end", done);
+    req.once("close", done);
+    req.resume();
+  });
+}
+
+/** Runs the route's handler on `universal` and writes its answer. */
+function respond(options: ConnectNodeHandlerOptions, exchange: Exchange, universal: UniversalServerRequest): void {
+  const { route, req, res } = exchange;
   route
     .handler(universal)
     .then((uRes) => {

@@ -166,6 +166,28 @@ describe.each(backends())("HTTP/2 limits on %s", (backend) => {
     expect(rpcLines() - linesBefore).toBe(keys.length * 4);
   });
 
+  it("keeps an HTTP/1.1 connection when a refused call's small body follows its headers, and serves the next request on it", async () => {
+    const socket = await rawConnect(t.server.port);
+    let text = "";
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+    });
+    const body = '{"userId":"u"}';
+    socket.write(
+      `POST ${LIST_SESSIONS} HTTP/1.1\r\nhost: tessera\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
+    );
+    // The body follows in a segment of its own, as clients often send it.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    socket.write(body);
+    await vi.waitFor(() => expect(text).toContain("INVALID_API_KEY"), { timeout: WAIT_MS, interval: 10 });
+    expect(text).toMatch(/^HTTP\/1\.1 401 /);
+    expect(text.toLowerCase()).not.toContain("connection: close");
+    socket.write("GET /metrics HTTP/1.1\r\nhost: tessera\r\n\r\n");
+    await vi.waitFor(() => expect(text.match(/HTTP\/1\.1 200 /g)).toHaveLength(1), { timeout: WAIT_MS, interval: 10 });
+    expect(socket.destroyed).toBe(false);
+    socket.destroy();
+  });
+
   it("resets a stream whose body never finishes even with a valid key, then closes the idle session", async () => {
     const bodyBefore = await metric(t, "tessera_connection_timeouts_total", { kind: "body" });
     const idleBefore = await metric(t, "tessera_connection_timeouts_total", { kind: "idle" });
