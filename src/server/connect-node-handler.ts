@@ -188,7 +188,10 @@ function serve(
   universal = { ...universal, body };
   if (refusedEarlier ?? options.refusedByHeaders?.(route.procedure, universal.header)) {
     const refused = withEmptyMessage(universal);
-    if ("stream" in req || req.complete) return respond(options, exchange, refused);
+    if ("stream" in req || req.complete) {
+      respond(options, exchange, refused);
+      return;
+    }
     // HTTP/1.1 cannot tell the client to stop sending. A small body right behind the headers is discarded
     // (closing with it unread would reset the connection, and the client could lose the answer); any other
     // body not all here yet ends the connection.
