@@ -2,6 +2,7 @@ import http2 from "node:http2";
 import { trailerFlag, trailerParse } from "@connectrpc/connect/protocol-grpc-web";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { backends } from "../support/backends.js";
+import { collectStream, type StreamOutcome } from "../support/h2-client-stream.js";
 import { startTestApp, TEST_API_KEY, type TestApp } from "../support/test-app.js";
 import {
   closedBy,
@@ -20,36 +21,13 @@ const WAIT_MS = 5_000;
 const LIST_SESSIONS = "/tessera.sessions.v1.SessionService/ListSessions";
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
-/** What a client stream saw. */
-interface StreamOutcome {
-  readonly headers: http2.IncomingHttpHeaders;
-  readonly trailers: http2.IncomingHttpHeaders;
-  readonly body: Buffer;
-}
-
 /** A client stream that is never ended by the client; `outcome` settles when the server is done with it. */
 function openStream(
   session: http2.ClientHttp2Session,
   headers: http2.OutgoingHttpHeaders,
 ): { req: http2.ClientHttp2Stream; outcome: Promise<StreamOutcome> } {
   const req = session.request(headers, { endStream: false });
-  req.on("error", () => {});
-  let head: http2.IncomingHttpHeaders = {};
-  let trailers: http2.IncomingHttpHeaders = {};
-  const chunks: Buffer[] = [];
-  req.on("response", (h) => {
-    head = h;
-  });
-  req.on("trailers", (h) => {
-    trailers = h;
-  });
-  req.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const outcome = new Promise<StreamOutcome>((resolve) => {
-    const done = () => resolve({ headers: head, trailers, body: Buffer.concat(chunks) });
-    req.once("close", done);
-    req.once("end", done);
-  });
-  return { req, outcome };
+  return { req, outcome: collectStream(req, true) };
 }
 
 /** A gRPC envelope header announcing `length` bytes of message, followed by `sent` of them. */

@@ -8,6 +8,7 @@ import {
   GetJwksRequestSchema,
 } from "../../gen/tessera/sessions/v1/session_service_pb.js";
 import { backends } from "../support/backends.js";
+import { collectStream } from "../support/h2-client-stream.js";
 import { startTestApp, TEST_API_KEY, type TestApp } from "../support/test-app.js";
 
 // Plain gRPC unary calls are served on their HTTP/2 stream (src/server/lean-grpc-stream.ts), without
@@ -16,14 +17,6 @@ import { startTestApp, TEST_API_KEY, type TestApp } from "../support/test-app.js
 const SERVICE = "/tessera.sessions.v1.SessionService";
 const WAIT_MS = 5_000;
 const { NGHTTP2_CANCEL } = http2.constants;
-
-/** What a client saw of one stream. */
-interface Outcome {
-  readonly headers: http2.IncomingHttpHeaders;
-  readonly trailers: http2.IncomingHttpHeaders;
-  readonly body: Buffer;
-  readonly rstCode: number;
-}
 
 function frame(message: Uint8Array): Buffer {
   const out = Buffer.alloc(5 + message.length);
@@ -45,22 +38,7 @@ function open(session: http2.ClientHttp2Session, path: string, headers: http2.Ou
     },
     { endStream: false },
   );
-  let head: http2.IncomingHttpHeaders = {};
-  let trailers: http2.IncomingHttpHeaders = {};
-  const chunks: Buffer[] = [];
-  stream.on("response", (h) => {
-    head = h;
-  });
-  stream.on("trailers", (h) => {
-    trailers = h;
-  });
-  stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-  stream.on("error", () => {});
-  const outcome = new Promise<Outcome>((resolve) => {
-    stream.once("close", () =>
-      resolve({ headers: head, trailers, body: Buffer.concat(chunks), rstCode: stream.rstCode ?? 0 }),
-    );
-  });
+  const outcome = collectStream(stream);
   return { stream, outcome };
 }
 

@@ -3,7 +3,7 @@ import type { JsonObject } from "../../src/claims/index.js";
 import { TesseraError } from "../../src/errors.js";
 import type { IssuedSession } from "../../src/sessions/session.service.js";
 import { jwtPayload, MINUTE, storedRow } from "../rpc/helpers.js";
-import { backends } from "../support/backends.js";
+import { type Backend, backends } from "../support/backends.js";
 import { storedClaims } from "../support/stored-claims.js";
 import { startTestApp, type TestApp } from "../support/test-app.js";
 import { statementObserver } from "./statement-observer.js";
@@ -23,14 +23,41 @@ function reasonOf(result: PromiseSettledResult<unknown>): string | undefined {
   return result.status === "rejected" && result.reason instanceof TesseraError ? result.reason.reason : undefined;
 }
 
+/** An app on `backend` (sweeper off, `env` added) whose statements `observer` sees. */
+function startObservedApp(
+  backend: Backend,
+  observer: ReturnType<typeof statementObserver>,
+  env: Record<string, string> = {},
+): Promise<TestApp> {
+  return startTestApp(backend, { SWEEP_INTERVAL_SECONDS: "0", ...env }, {}, (database) => ({
+    ...database,
+    db: database.db.withPlugin(observer.plugin),
+  }));
+}
+
+/** Creates a session of `userId`; returns a call that authenticates it with the patch `{ k<i>: i }`. */
+async function oneKeyPatcher(t: TestApp, userId: string): Promise<(i: number) => Promise<IssuedSession>> {
+  const created = await t.app.sessions.create({
+    userId,
+    durationMinutes: 60,
+    customClaims: {},
+    attributes: { ipAddress: "", userAgent: "" },
+    roles: [],
+  });
+  return (i) =>
+    t.app.sessions.authenticate({
+      credential: { kind: "token", token: created.sessionToken as string },
+      patch: { [`k${i}`]: i },
+      expectedClaimsVersion: undefined,
+      durationMinutes: undefined,
+    });
+}
+
 describe.each(backends())("claims writes of one busy session, in one process, on %s", (backend) => {
   const observer = statementObserver();
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(backend, { SWEEP_INTERVAL_SECONDS: "0" }, {}, (database) => ({
-      ...database,
-      db: database.db.withPlugin(observer.plugin),
-    }));
+    t = await startObservedApp(backend, observer);
   });
   afterAll(() => t?.close());
 
@@ -235,28 +262,12 @@ describe.each(backends())("PATCH_BATCH_MAX on %s", (backend) => {
   const observer = statementObserver();
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(backend, { SWEEP_INTERVAL_SECONDS: "0", PATCH_BATCH_MAX: "2" }, {}, (database) => ({
-      ...database,
-      db: database.db.withPlugin(observer.plugin),
-    }));
+    t = await startObservedApp(backend, observer, { PATCH_BATCH_MAX: "2" });
   });
   afterAll(() => t?.close());
 
   it("writes at most PATCH_BATCH_MAX queued calls per statement, in arrival order", async () => {
-    const created = await t.app.sessions.create({
-      userId: "batch-max",
-      durationMinutes: 60,
-      customClaims: {},
-      attributes: { ipAddress: "", userAgent: "" },
-      roles: [],
-    });
-    const patch = (i: number) =>
-      t.app.sessions.authenticate({
-        credential: { kind: "token", token: created.sessionToken as string },
-        patch: { [`k${i}`]: i },
-        expectedClaimsVersion: undefined,
-        durationMinutes: undefined,
-      });
+    const patch = await oneKeyPatcher(t, "batch-max");
     const held = observer.holdNext("cas");
     const first = patch(0);
     await held.reached;
@@ -276,28 +287,12 @@ describe.each(backends())("PATCH_QUEUE_MAX on %s", (backend) => {
   const observer = statementObserver();
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(backend, { SWEEP_INTERVAL_SECONDS: "0", PATCH_QUEUE_MAX: "2" }, {}, (database) => ({
-      ...database,
-      db: database.db.withPlugin(observer.plugin),
-    }));
+    t = await startObservedApp(backend, observer, { PATCH_QUEUE_MAX: "2" });
   });
   afterAll(() => t?.close());
 
   it("refuses a call that finds PATCH_QUEUE_MAX calls of its session waiting (RESOURCE_EXHAUSTED), writing nothing of it", async () => {
-    const created = await t.app.sessions.create({
-      userId: "queue-max",
-      durationMinutes: 60,
-      customClaims: {},
-      attributes: { ipAddress: "", userAgent: "" },
-      roles: [],
-    });
-    const patch = (i: number) =>
-      t.app.sessions.authenticate({
-        credential: { kind: "token", token: created.sessionToken as string },
-        patch: { [`k${i}`]: i },
-        expectedClaimsVersion: undefined,
-        durationMinutes: undefined,
-      });
+    const patch = await oneKeyPatcher(t, "queue-max");
     const held = observer.holdNext("cas");
     const first = patch(0);
     await held.reached;

@@ -135,9 +135,9 @@ describe.runIf(!!process.env.DATABASE_URL)("a replica killed while it holds an e
       });
       victim.child.kill("SIGKILL");
       await victim.exited;
-      const [lease] = await queryOnce<{ owner: string | null; held: boolean }>(
+      const [lease] = await queryOnce<{ owner: string | null; held: boolean; until_ms: number }>(
         databaseUrl,
-        "select lease_owner as owner, lease_until > now() as held from webhook_endpoints",
+        "select lease_owner as owner, lease_until > now() as held, extract(epoch from lease_until) * 1000 as until_ms from webhook_endpoints",
       );
       expect(lease?.owner).not.toBeNull();
       expect(lease?.held).toBe(true);
@@ -146,6 +146,8 @@ describe.runIf(!!process.env.DATABASE_URL)("a replica killed while it holds an e
       const later = await createSessions(survivor, "lease-later", 2);
       await waitFor("the survivor delivers after the lease expires", () => receiver.delivered().length >= 3);
       expect(receiver.delivered().map((r) => r.body.data.session_id)).toEqual([first.session?.sessionId, ...later]);
+      // The survivor waited for the dead replica's lease to run out (same host, same clock).
+      expect(receiver.delivered()[1]?.arrivedAt).toBeGreaterThanOrEqual(Number(lease?.until_ms));
       expect(receiver.received.filter((r) => r.answered === 0 || r.answered >= 300)).toEqual([]);
       expect(new Set(receiver.received.map((r) => r.id)).size).toBe(receiver.received.length);
       expect(receiver.received.every((r) => r.verified)).toBe(true);

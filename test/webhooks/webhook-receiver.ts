@@ -19,6 +19,8 @@ export interface Received {
   verifiesWith(secret: string): boolean;
   /** What the receiver answered with (0: it never answered). */
   readonly answered: number;
+  /** When its request arrived (Date.now()), for ordering against database timestamps of this host. */
+  readonly arrivedAt: number;
 }
 
 /** A local HTTP receiver that verifies every POST with the standardwebhooks library. */
@@ -46,6 +48,7 @@ export async function startReceiver(mode: ReceiverMode = "up"): Promise<WebhookR
   let port = 0;
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const arrivedAt = Date.now();
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -68,6 +71,7 @@ export async function startReceiver(mode: ReceiverMode = "up"): Promise<WebhookR
           }
         },
         answered,
+        arrivedAt,
       });
       if (answered === 0) {
         hanging.add(res);
